@@ -1,0 +1,90 @@
+# tend — build, test, install. `make help` lists the targets.
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= cc
+BUILD    ?= build/release
+CFLAGS   ?= -O2 -g
+PYTEST   ?= /usr/bin/python3 -m pytest
+
+PKG_CONFIG ?= pkg-config
+WITH_SYSTEMD ?= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1 || echo 0)
+PKGS := libuv inih $(if $(filter 1,$(WITH_SYSTEMD)),libsystemd)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef -Wcast-align \
+        -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers
+override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD)
+override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+# The modules, leaves first. tend links all of them; tendctl only what it needs.
+LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
+           src/expand.c src/envlist.c src/inifile.c src/config.c src/config_program.c \
+           src/config_nginx.c src/check.c
+TEND_SRC := src/main.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+.PHONY: all check unit asan install demo bench clean help deps format
+all: tend
+
+tend: $(BUILD)/tend
+	cp $< $@
+
+$(BUILD)/tend: $(TEND_OBJ) $(BUILD)/libtend.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/libtend.a: $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libtend.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+deps:
+	@scripts/deps.sh
+
+# Every tier: unit (cmocka), golden files and black-box (pytest, real binaries).
+check: deps
+	$(MAKE) all unit
+	@BUILD=$(BUILD) PYTEST="$(PYTEST)" scripts/run-tests
+
+asan: deps
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	        LDFLAGS="-fsanitize=address,undefined" build/asan/tend unit
+	@BUILD=build/asan PYTEST="$(PYTEST)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-tests
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 755 tend $(DESTDIR)$(PREFIX)/bin/tend
+	install -m 644 man/tend.8 $(DESTDIR)$(PREFIX)/share/man/man8/tend.8
+	install -m 644 man/tend.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/tend.ini.5
+
+demo: deps all
+	@scripts/demo
+
+format:
+	clang-format -i src/*.c src/*.h include/*.h tests/unit/*.c
+
+clean:
+	rm -rf build tend tendctl
+
+help:
+	@echo "make            build tend and tendctl"
+	@echo "make check      install what is missing, build, run every test tier"
+	@echo "make asan       the same tests with AddressSanitizer and UBSan"
+	@echo "make demo       nginx on :8080 in front of 4 Node.js workers"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+
+-include $(shell find build -name '*.d' 2>/dev/null)

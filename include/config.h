@@ -1,0 +1,149 @@
+/* config: supervisord-compatible INI files → an immutable snapshot.
+ *
+ * config_load() reads the file and its includes, expands every %(...) value,
+ * validates, and returns a snapshot that owns all of its memory (one arena).
+ * Errors and warnings go to the caller's diag_list; a snapshot is returned only
+ * when there are no errors. A host problem (missing user, unset ENV_ variable,
+ * command not found, ...) is a warning that marks the process with `problem`:
+ * the engine fails that process alone. */
+#ifndef TEND_CONFIG_H
+#define TEND_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "diag.h"
+
+enum autorestart { AUTORESTART_FALSE, AUTORESTART_UNEXPECTED, AUTORESTART_TRUE };
+enum ready_kind { READY_STARTSECS, READY_TCP, READY_HTTP, READY_NOTIFY };
+enum log_format { LOG_FORMAT_PREFIX, LOG_FORMAT_RAW, LOG_FORMAT_JSON };
+enum nginx_mode { NGINX_FULL, NGINX_INCLUDE };
+
+/* Where one output stream of a process goes. */
+enum log_target {
+    LOG_TO_TEND,   /* tend's stdout (or stderr for a stderr stream): the default */
+    LOG_TO_STDOUT, /* /dev/stdout, /dev/fd/1 */
+    LOG_TO_STDERR, /* /dev/stderr, /dev/fd/2 */
+    LOG_TO_FILE,   /* a path, rotated at maxbytes */
+    LOG_TO_NONE,   /* NONE, /dev/null: kept only for `tendctl tail` */
+};
+
+struct log_cfg {
+    enum log_target target;
+    const char *path; /* LOG_TO_FILE */
+    uint64_t maxbytes;
+    int backups;
+};
+
+struct proc_cfg {
+    const char *name;
+    int num;  /* process_num */
+    int port; /* 0: none */
+    char **argv;
+    const char **env; /* "KEY=value" set on top of tend's environment, NULL-terminated */
+    const char *directory;
+    struct log_cfg out, err;
+    const char *problem; /* why this process cannot run on this host, or NULL */
+};
+
+struct program_cfg {
+    const char *name, *group;
+    const char *file; /* where [program:NAME] is */
+    int line;
+    int priority, numprocs, numprocs_start, port;
+    bool autostart, critical, redirect_stderr, stopasgroup, killasgroup;
+    enum autorestart autorestart;
+    uint64_t startsecs_ms, stopwait_ms, ready_timeout_ms;
+    uint64_t restart_delay_ms, restart_delay_max_ms, restart_delay_reset_ms;
+    int startretries; /* -1: unlimited */
+    uint8_t exitcodes[32]; /* bitmap of expected exit statuses */
+    int stopsignal;
+    const char *user; /* NULL: run as tend's user */
+    uid_t uid;
+    gid_t gid;
+    int umask; /* -1: tend's */
+    const char *port_env;
+    uint64_t stdout_maxbytes, stderr_maxbytes;
+    int stdout_backups, stderr_backups;
+    enum ready_kind ready;
+    const char *ready_path; /* READY_HTTP */
+    const char **depends_on, **watch; /* NULL-terminated */
+    const char *problem; /* a host problem of the whole program, or NULL */
+    struct proc_cfg *procs;
+    int nprocs;
+    const void *section; /* the raw section, to expand more processes (scale) */
+};
+
+struct group_cfg {
+    const char *name;
+    const char **programs; /* NULL-terminated */
+    int priority;
+};
+
+struct nginx_route {
+    const char *path;    /* "/" for a single upstream */
+    const char *program; /* a [program:x] with a port */
+};
+
+struct nginx_cfg {
+    struct nginx_route *routes;
+    int nroutes;
+    const char *listen; /* as nginx's listen directive takes it */
+    int listen_port;
+    enum nginx_mode mode;
+    const char *config;  /* the generated file */
+    const char *program; /* the [program:x] that runs nginx */
+    bool defined_program; /* tend added that program */
+    const char *file;
+    int line;
+};
+
+struct tend_cfg {
+    const char *socket, *socket_owner, *pidfile, *logfile, *childlogdir;
+    int socket_mode;
+    int loglevel; /* log.h levels */
+    enum log_format log_format;
+    bool log_timestamps;
+    const char **env; /* [tend] environment, NULL-terminated */
+    int minfds;
+    int umask; /* -1: leave as is */
+    uint64_t shutdown_timeout_ms;
+};
+
+struct config {
+    const char *path; /* the main file */
+    struct tend_cfg tend;
+    struct program_cfg *programs; /* in file order */
+    int nprograms;
+    struct group_cfg *groups;
+    int ngroups;
+    struct nginx_cfg *nginx; /* NULL without an [nginx] section */
+    struct arena *arena;     /* owns everything above */
+};
+
+/* The config file to use when none is given: $TEND_CONFIG, ./tend.ini,
+ * /etc/tend/tend.ini, then supervisord's paths. NULL when none exists. */
+const char *config_find(void);
+/* Returns 0 and *out, or -EINVAL when diags holds errors (or -errno when the
+ * main file cannot be read, also reported in diags). */
+int config_load(const char *path, struct config **out, struct diag_list *diags);
+void config_free(struct config *c);
+
+const struct program_cfg *config_program(const struct config *c, const char *name);
+/* The process with that name, and its program through *prog. */
+const struct proc_cfg *config_process(const struct config *c, const char *name,
+                                      const struct program_cfg **prog);
+/* Expands process `index` (0-based) of prog, for numprocs changed at run time.
+ * The result lives in c's arena. Returns NULL and *err on failure. */
+const struct proc_cfg *config_expand_process(struct config *c, const struct program_cfg *prog,
+                                             int index, const char **err);
+/* Whether a process would run differently under the two configs (restart on reload). */
+bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *pa,
+                            const struct program_cfg *b, const struct proc_cfg *pb);
+
+/* The name of key i that tend knows in a section kind ("program", "tend", "nginx",
+ * "group", "include", "unix_http_server"), NULL past the last: for the manual's test. */
+const char *config_known_key(const char *kind, int i);
+
+#endif

@@ -1,0 +1,648 @@
+/* config: reads the file tree, dispatches sections, checks the whole, and hands
+ * out the snapshot. Program and nginx sections live in their own files. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stddef.h>
+#include <errno.h>
+#include <glob.h>
+#include <grp.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_int.h"
+#include "envlist.h"
+#include "log.h"
+#include "strconv.h"
+
+#define TEND(field) offsetof(struct tend_cfg, field)
+static const struct key_def tend_keys[] = {
+    {"socket", KT_STR, TEND(socket)},
+    {"socket_mode", KT_OCTAL, TEND(socket_mode), 0, 07777},
+    {"socket_owner", KT_OWNER, TEND(socket_owner)},
+    {"pidfile", KT_STR, TEND(pidfile)},
+    {"loglevel", KT_LOGLEVEL, TEND(loglevel)},
+    {"log_format", KT_LOGFORMAT, TEND(log_format)},
+    {"log_timestamps", KT_BOOL, TEND(log_timestamps)},
+    {"environment", KT_ENV, TEND(env)},
+    {"minfds", KT_INT, TEND(minfds), 0, 1 << 30},
+    {"umask", KT_OCTAL, TEND(umask), 0, 0777},
+    {"shutdown_timeout", KT_MS, TEND(shutdown_timeout_ms)},
+    {"logfile", KT_STR, TEND(logfile)},
+    {"childlogdir", KT_STR, TEND(childlogdir)},
+    /* supervisord's: tend never daemonizes or drops its own privileges */
+    {"nodaemon", KT_ACCEPT},
+    {"logfile_maxbytes", KT_ACCEPT},
+    {"logfile_backups", KT_ACCEPT},
+    {"minprocs", KT_ACCEPT},
+    {"nocleanup", KT_ACCEPT},
+    {"user", KT_ACCEPT},
+    {"directory", KT_ACCEPT},
+    {"strip_ansi", KT_ACCEPT},
+    {"identifier", KT_ACCEPT},
+    {"silent", KT_ACCEPT},
+    {NULL},
+};
+static const struct key_def unix_http_keys[] = {
+    {"file", KT_STR, TEND(socket)},
+    {"chmod", KT_OCTAL, TEND(socket_mode), 0, 07777},
+    {"chown", KT_OWNER, TEND(socket_owner)},
+    {"username", KT_ACCEPT},
+    {"password", KT_ACCEPT},
+    {NULL},
+};
+static const struct key_def group_keys[] = {
+    {"programs", KT_LIST, offsetof(struct group_cfg, programs)},
+    {"priority", KT_INT, offsetof(struct group_cfg, priority), INT_MIN, INT_MAX},
+    {NULL},
+};
+static const struct key_def include_keys[] = {{"files", KT_CUSTOM}, {NULL}};
+static const char *const section_kinds[] = {"program", "group", "eventlistener", "fcgi-program",
+                                            "rpcinterface", NULL};
+static const char *const plain_sections[] = {"tend", "supervisord", "unix_http_server",
+                                             "inet_http_server", "supervisorctl", "include",
+                                             "nginx", NULL};
+
+const char *config_find(void)
+{
+    static const char *const paths[] = {"./tend.ini", "/etc/tend/tend.ini", "./supervisord.conf",
+                                        "/etc/supervisord.conf",
+                                        "/etc/supervisor/supervisord.conf"};
+    const char *env = getenv("TEND_CONFIG");
+    if (env && *env)
+        return env;
+    for (unsigned i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (access(paths[i], R_OK) == 0)
+            return paths[i];
+    return NULL;
+}
+
+/* Edit distance with one row, for "did you mean". */
+static int distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int row[64];
+    if (la >= 63 || lb >= 63)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb];
+}
+
+static const char *nearest(const char *word, const char *const *known)
+{
+    const char *best = NULL;
+    int bestd = 3;
+    for (; *known; known++) {
+        int d = distance(word, *known);
+        if (d < bestd || (d == bestd && d <= (int)strlen(word) / 3))
+            best = *known, bestd = d;
+    }
+    return best;
+}
+
+static const char *nearest_key(const char *word, const struct key_def *defs)
+{
+    const char *names[128];
+    int n = 0;
+    for (; defs->name && n < 127; defs++)
+        names[n++] = defs->name;
+    names[n] = NULL;
+    return nearest(word, names);
+}
+
+const struct key_def *config_key(const struct key_def *defs, const char *key)
+{
+    for (; defs->name; defs++)
+        if (!strcmp(defs->name, key))
+            return defs;
+    return NULL;
+}
+
+void config_check_keys(struct loader *L, const struct ini_section *s, const struct key_def *defs)
+{
+    for (const struct ini_entry *e = s->entries; e; e = e->next) {
+        if (config_key(defs, e->key))
+            continue;
+        const char *hint = nearest_key(e->key, defs);
+        diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, e->file, e->line,
+                 "unknown key '%s' in [%s]%s%s%s", e->key, s->name, hint ? " (did you mean '" : "",
+                 hint ? hint : "", hint ? "'?)" : "");
+    }
+}
+
+static int bad(struct loader *L, const struct ini_entry *e, const char *what)
+{
+    diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e->file, e->line, "%s: %s '%s'", e->key, what,
+             e->value);
+    return -EINVAL;
+}
+
+static int set_owner(struct loader *L, const struct ini_entry *e, const char *v, const char **out)
+{
+    const char *user = arena_strndup(L->a, v, strcspn(v, ":"));
+    if (!getpwnam(user))
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line, "%s: user '%s' does not exist",
+                 e->key, user);
+    *out = v;
+    return 0;
+}
+
+static int set_format(struct loader *L, const struct ini_entry *e, const char *v, int *out)
+{
+    static const char *const names[] = {"prefix", "raw", "json"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v, names[i]))
+            return *out = i, 0;
+    return bad(L, e, "expected prefix, raw or json, not");
+}
+
+static int set_number(struct loader *L, const struct ini_entry *e, const char *v,
+                      const struct key_def *k, int *out)
+{
+    long n;
+    int r = strconv_long(v, k->min, k->max, &n);
+    if (r == -ERANGE)
+        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e->file, e->line, "%s: %s is out of range %d..%d",
+                 e->key, v, k->min, k->max);
+    else if (r < 0)
+        return bad(L, e, "not a number:");
+    else
+        *out = (int)n;
+    return r;
+}
+
+int config_set(struct loader *L, const struct ini_entry *e, const char *v, const struct key_def *k,
+               void *base)
+{
+    void *f = (char *)base + k->off;
+    const char *err = "";
+    unsigned u;
+    switch (k->type) {
+    case KT_ACCEPT:
+    case KT_CUSTOM:
+    case KT_PROCESS:
+        return 0;
+    case KT_STR:
+        return *(const char **)f = v, 0;
+    case KT_BOOL:
+        return strconv_bool(v, f) == 0 ? 0 : bad(L, e, "not a boolean:");
+    case KT_INT:
+        return set_number(L, e, v, k, f);
+    case KT_MS:
+        return strconv_duration_ms(v, f) == 0 ? 0 : bad(L, e, "bad duration");
+    case KT_SIZE:
+        return strconv_size(v, f) == 0 ? 0 : bad(L, e, "bad size");
+    case KT_OCTAL:
+        return strconv_octal(v, (unsigned)k->max, &u) == 0 ? (*(int *)f = (int)u, 0)
+                                                            : bad(L, e, "bad octal number");
+    case KT_SIGNAL:
+        return strconv_signal(v, f) == 0 ? 0 : bad(L, e, "unknown signal");
+    case KT_ENV:
+        return envlist_parse(L->a, v, f, &err) == 0 ? 0 : bad(L, e, err);
+    case KT_LIST:
+        return *(const char ***)f = config_split_list(L->a, v), 0;
+    case KT_LOGLEVEL:
+        return log_level_parse(v, f) == 0 ? 0 : bad(L, e, "unknown log level");
+    case KT_LOGFORMAT:
+        return set_format(L, e, v, f);
+    case KT_OWNER:
+        return set_owner(L, e, v, f);
+    }
+    return 0;
+}
+
+char *config_expand(struct loader *L, const struct ini_entry *e, const struct expand_var *vars,
+                    int nvars, const char **problem)
+{
+    struct expand_var all[16];
+    char *here = arena_strdup(L->a, e->file), *out;
+    int n = 0;
+    all[n++] = (struct expand_var){.name = "here", .str = dirname(here)};
+    all[n++] = (struct expand_var){.name = "host_node_name", .str = L->hostname};
+    for (int i = 0; i < nvars && n < 16; i++)
+        all[n++] = vars[i];
+    struct expand_ctx ctx = {.vars = all, .nvars = n};
+    if (expand_value(L->a, &ctx, e->value, &out) < 0) {
+        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e->file, e->line, "%s: %s", e->key, ctx.error);
+        return NULL;
+    }
+    if (ctx.unset_env) {
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line,
+                 "%s: environment variable %s is not set", e->key, ctx.unset_env);
+        if (problem && !*problem)
+            *problem = arena_printf(L->a, "environment variable %s is not set", ctx.unset_env);
+    }
+    return out;
+}
+
+const char **config_split_list(struct arena *a, const char *s)
+{
+    size_t n = 0, cap = 4;
+    const char **list = arena_alloc(a, sizeof(char *) * cap);
+    for (const char *p = s; *p;) {
+        p += strspn(p, ", \t\r\n");
+        size_t len = strcspn(p, ", \t\r\n");
+        if (!len)
+            break;
+        if (n + 1 == cap) {
+            const char **bigger = arena_alloc(a, sizeof(char *) * (cap *= 2));
+            memcpy(bigger, list, sizeof(char *) * n);
+            list = bigger;
+        }
+        list[n++] = arena_strndup(a, p, len);
+        p += len;
+    }
+    return list;
+}
+
+/* ---- reading files and includes ---- */
+
+static int read_tree(struct loader *L, const char *path, const char *from, int from_line);
+
+static void include_pattern(struct loader *L, const struct ini_entry *e, const char *pattern)
+{
+    char *dir = dirname(arena_strdup(L->a, e->file));
+    const char *full = pattern[0] == '/' ? pattern : arena_printf(L->a, "%s/%s", dir, pattern);
+    glob_t g;
+    int r = glob(full, 0, NULL, &g);
+    if (r == GLOB_NOMATCH && !strpbrk(pattern, "*?[")) {
+        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e->file, e->line,
+                 "include '%s': No such file or directory", full);
+        return;
+    }
+    for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
+        read_tree(L, g.gl_pathv[i], e->file, e->line);
+    globfree(&g);
+}
+
+static void read_includes(struct loader *L, const char *path)
+{
+    struct ini_entry *e = ini_get(inidoc_section(&L->doc, "include"), "files");
+    if (!e || strcmp(e->file, path) != 0)
+        return; /* no [include] in this file */
+    const char *problem = NULL;
+    char *files = config_expand(L, e, NULL, 0, &problem);
+    if (!files || problem)
+        return; /* an unset ENV_X would make "%(ENV_X)s/x.conf" mean "/x.conf": skip it */
+    for (const char **p = config_split_list(L->a, files); *p; p++)
+        include_pattern(L, e, *p);
+}
+
+static int read_tree(struct loader *L, const char *path, const char *from, int from_line)
+{
+    char real[PATH_MAX];
+    const char *key = realpath(path, real) ? real : path;
+    for (int i = 0; i < L->depth; i++)
+        if (strcmp(L->stack[i], key) == 0) {
+            diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, from, from_line, "include cycle: '%s' includes itself",
+                     path);
+            return -ELOOP;
+        }
+    if (L->depth == (int)(sizeof(L->stack) / sizeof(L->stack[0]))) {
+        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, from, from_line, "includes nested too deeply");
+        return -ELOOP;
+    }
+    int r = inidoc_read(&L->doc, path, L->d);
+    if (r < 0 && r != -EINVAL)
+        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, from ? from : path, from_line, "cannot read '%s': %s",
+                 path, strerror(-r));
+    if (r < 0)
+        return r;
+    L->stack[L->depth++] = arena_strdup(L->a, key);
+    read_includes(L, path);
+    L->depth--;
+    return 0;
+}
+
+/* ---- [tend] / [supervisord] / [unix_http_server] ---- */
+
+/* Reads a section whose keys are all table-driven into base. */
+static void load_keys(struct loader *L, const struct ini_section *s, const struct key_def *defs,
+                      const struct expand_var *vars, int nvars, void *base)
+{
+    config_check_keys(L, s, defs);
+    for (const struct ini_entry *e = s->entries; e; e = e->next) {
+        const struct key_def *k = config_key(defs, e->key);
+        const char *problem = NULL;
+        char *v = k && k->type != KT_ACCEPT ? config_expand(L, e, vars, nvars, &problem) : NULL;
+        if (v && !problem) /* an unset ENV_ keeps the default (no "/supervisor.sock") */
+            config_set(L, e, v, k, base);
+    }
+}
+
+static void load_settings(struct loader *L, const char *name, const struct key_def *defs)
+{
+    struct ini_section *s = inidoc_section(&L->doc, name);
+    if (s)
+        load_keys(L, s, defs, NULL, 0, &L->c->tend);
+}
+
+static void default_settings(struct tend_cfg *t, struct arena *a)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    t->socket = geteuid() == 0 ? "/run/tend.sock"
+                : xdg && *xdg  ? arena_printf(a, "%s/tend.sock", xdg)
+                               : arena_printf(a, "/tmp/tend-%u.sock", (unsigned)geteuid());
+    t->socket_mode = 0600;
+    t->loglevel = LOG_INFO;
+    t->umask = -1;
+    t->minfds = 1024;
+    t->shutdown_timeout_ms = 30000;
+    t->env = arena_alloc(a, sizeof(char *));
+}
+
+/* ---- groups and programs ---- */
+
+static const char *group_of(struct loader *L, const char *program)
+{
+    for (int i = 0; i < L->c->ngroups; i++)
+        for (const char **p = L->c->groups[i].programs; *p; p++)
+            if (!strcmp(*p, program))
+                return L->c->groups[i].name;
+    return program;
+}
+
+static bool valid_name(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isalnum((unsigned char)*s) && !strchr("_-.@+", *s))
+            return false;
+    return true;
+}
+
+static void load_group(struct loader *L, struct ini_section *s, const char *name)
+{
+    struct group_cfg *g = &L->c->groups[L->c->ngroups++];
+    struct expand_var var = {.name = "group_name", .str = name};
+    g->name = name;
+    g->priority = 999;
+    load_keys(L, s, group_keys, &var, 1, g);
+    if (!g->programs)
+        g->programs = config_split_list(L->a, "");
+}
+
+static bool has_prefix(const char *s, const char *prefix, const char **rest)
+{
+    size_t n = strlen(prefix);
+    if (strncmp(s, prefix, n) != 0)
+        return false;
+    *rest = s + n;
+    return true;
+}
+
+static void unknown_section(struct loader *L, const struct ini_section *s)
+{
+    const char *colon = strchr(s->name, ':'), *hint;
+    char kind[64];
+    if (colon && (size_t)(colon - s->name) < sizeof(kind)) {
+        /* [prgram:web] was meant to define something: dropping it would lose a program */
+        snprintf(kind, sizeof(kind), "%.*s", (int)(colon - s->name), s->name);
+        if ((hint = nearest(kind, section_kinds))) {
+            diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, s->file, s->line,
+                     "unknown section [%s] (did you mean [%s:%s]?)", s->name, hint, colon + 1);
+            return;
+        }
+    }
+    hint = nearest(s->name, plain_sections);
+    diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line, "unknown section [%s]%s%s%s",
+             s->name, hint ? " (did you mean [" : "", hint ? hint : "", hint ? "]?)" : "");
+}
+
+/* Sections other than programs, groups and settings: known, ignored, or warned about. */
+static void other_section(struct loader *L, struct ini_section *s)
+{
+    const char *rest;
+    if (has_prefix(s->name, "eventlistener:", &rest) || has_prefix(s->name, "fcgi-program:", &rest))
+        diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line,
+                 "[%s] is not supported yet (planned): it will not run", s->name);
+    else if (!strcmp(s->name, "inet_http_server"))
+        diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line,
+                 "[inet_http_server] is not served: use the control socket (tendctl)");
+    else if (!strcmp(s->name, "include"))
+        config_check_keys(L, s, include_keys);
+    else if (!has_prefix(s->name, "rpcinterface:", &rest) && strcmp(s->name, "supervisorctl"))
+        unknown_section(L, s);
+}
+
+static void load_sections(struct loader *L)
+{
+    int nsec = 0;
+    for (struct ini_section *s = L->doc.sections; s; s = s->next)
+        nsec++;
+    L->c->groups = arena_alloc(L->a, sizeof(struct group_cfg) * (size_t)(nsec + 1));
+    L->c->programs = arena_alloc(L->a, sizeof(struct program_cfg) * (size_t)(nsec + 1));
+    const char *name;
+    for (struct ini_section *s = L->doc.sections; s; s = s->next)
+        if (has_prefix(s->name, "group:", &name)) {
+            if (!valid_name(name))
+                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, s->file, s->line, "bad group name [%s]",
+                         s->name);
+            else
+                load_group(L, s, name);
+        }
+    for (struct ini_section *s = L->doc.sections; s; s = s->next) {
+        if (has_prefix(s->name, "program:", &name)) {
+            if (!valid_name(name))
+                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, s->file, s->line,
+                         "bad program name [%s]: use letters, digits and _-.@+", s->name);
+            else
+                config_load_program(L, s, name, group_of(L, name));
+        } else if (!strcmp(s->name, "nginx")) {
+            config_load_nginx(L, s);
+        } else if (strcmp(s->name, "tend") && strcmp(s->name, "supervisord") &&
+                   strcmp(s->name, "unix_http_server") && !has_prefix(s->name, "group:", &name)) {
+            other_section(L, s);
+        }
+    }
+}
+
+/* ---- checks across sections ---- */
+
+static void check_groups(struct loader *L)
+{
+    for (int i = 0; i < L->c->ngroups; i++) {
+        struct group_cfg *g = &L->c->groups[i];
+        struct ini_section *s = inidoc_section(&L->doc, arena_printf(L->a, "group:%s", g->name));
+        struct ini_entry *e = ini_get(s, "programs");
+        for (const char **p = g->programs; *p; p++) {
+            if (!config_program(L->c, *p))
+                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e ? e->file : s->file,
+                         e ? e->line : s->line, "[group:%s] lists '%s', which has no [program:%s]",
+                         g->name, *p, *p);
+            else if (strcmp(group_of(L, *p), g->name) != 0)
+                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e->file, e->line,
+                         "'%s' is listed in [group:%s] and in another group", *p, g->name);
+        }
+    }
+}
+
+static void check_names(struct loader *L)
+{
+    for (int i = 0; i < L->c->nprograms; i++) {
+        struct program_cfg *p = &L->c->programs[i];
+        for (int k = 0; k < p->nprocs; k++)
+            for (int j = 0; j <= i; j++) {
+                const struct program_cfg *o = &L->c->programs[j];
+                for (int m = 0; m < (j == i ? k : o->nprocs); m++)
+                    if (!strcmp(o->procs[m].name, p->procs[k].name)) {
+                        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, p->file, p->line,
+                                 "process name '%s' is used twice (by [program:%s] and "
+                                 "[program:%s]): set process_name",
+                                 p->procs[k].name, o->name, p->name);
+                        return;
+                    }
+            }
+    }
+}
+
+static void check_ports(struct loader *L)
+{
+    for (int i = 0; i < L->c->nprograms; i++) {
+        struct program_cfg *a = &L->c->programs[i];
+        for (int j = 0; a->port && j < i; j++) {
+            struct program_cfg *b = &L->c->programs[j];
+            if (b->port && a->port < b->port + b->numprocs && b->port < a->port + a->numprocs)
+                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, a->file, a->line,
+                         "ports %d-%d of [program:%s] overlap ports %d-%d of [program:%s]",
+                         a->port, a->port + a->numprocs - 1, a->name, b->port,
+                         b->port + b->numprocs - 1, b->name);
+        }
+        if (a->port && L->c->nginx && L->c->nginx->listen_port >= a->port &&
+            L->c->nginx->listen_port < a->port + a->numprocs)
+            diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, L->c->nginx->file, L->c->nginx->line,
+                     "nginx listens on port %d, which [program:%s] uses",
+                     L->c->nginx->listen_port, a->name);
+    }
+}
+
+/* Depth-first walk; state 1 = on the current path, 2 = done. */
+static bool depends_cycle(struct loader *L, int i, char *state)
+{
+    if (state[i] == 1)
+        return true;
+    if (state[i] == 2)
+        return false;
+    state[i] = 1;
+    for (const char **d = L->c->programs[i].depends_on; *d; d++) {
+        const struct program_cfg *dep = config_program(L->c, *d);
+        if (dep && depends_cycle(L, (int)(dep - L->c->programs), state))
+            return true;
+    }
+    state[i] = 2;
+    return false;
+}
+
+static void check_depends(struct loader *L)
+{
+    char *state = arena_alloc(L->a, (size_t)L->c->nprograms + 1);
+    for (int i = 0; i < L->c->nprograms; i++) {
+        struct program_cfg *p = &L->c->programs[i];
+        struct ini_entry *e = ini_get(p->section, "depends_on");
+        for (const char **d = p->depends_on; *d; d++)
+            if (!config_program(L->c, *d))
+                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e ? e->file : p->file,
+                         e ? e->line : p->line, "depends_on: no [program:%s]", *d);
+        if (depends_cycle(L, i, state)) {
+            diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e ? e->file : p->file, e ? e->line : p->line,
+                     "depends_on: [program:%s] depends on itself through a cycle", p->name);
+            return;
+        }
+    }
+}
+
+int config_load(const char *path, struct config **out, struct diag_list *diags)
+{
+    char host[256] = "localhost";
+    gethostname(host, sizeof(host) - 1);
+    struct arena *a = arena_new();
+    struct loader L = {.a = a, .d = diags, .doc = {.a = a}, .hostname = arena_strdup(a, host)};
+    L.c = arena_alloc(a, sizeof(*L.c));
+    L.c->arena = a;
+    L.c->path = arena_strdup(a, path);
+    default_settings(&L.c->tend, a);
+    int before = diag_errors(diags);
+    int r = read_tree(&L, path, NULL, 0);
+    if (r == 0) {
+        load_settings(&L, "unix_http_server", unix_http_keys);
+        load_settings(&L, "supervisord", tend_keys);
+        load_settings(&L, "tend", tend_keys);
+        load_sections(&L);
+        if (L.c->nginx)
+            config_define_nginx_program(&L);
+        check_groups(&L);
+        check_names(&L);
+        check_ports(&L);
+        check_depends(&L);
+    }
+    if (diag_errors(diags) > before || r < 0) {
+        arena_free(a);
+        return r < 0 && r != -EINVAL ? r : -EINVAL;
+    }
+    *out = L.c;
+    return 0;
+}
+
+void config_free(struct config *c)
+{
+    if (c)
+        arena_free(c->arena);
+}
+
+const struct program_cfg *config_program(const struct config *c, const char *name)
+{
+    for (int i = 0; i < c->nprograms; i++)
+        if (!strcmp(c->programs[i].name, name))
+            return &c->programs[i];
+    return NULL;
+}
+
+const struct proc_cfg *config_process(const struct config *c, const char *name,
+                                      const struct program_cfg **prog)
+{
+    for (int i = 0; i < c->nprograms; i++)
+        for (int j = 0; j < c->programs[i].nprocs; j++)
+            if (!strcmp(c->programs[i].procs[j].name, name)) {
+                if (prog)
+                    *prog = &c->programs[i];
+                return &c->programs[i].procs[j];
+            }
+    return NULL;
+}
+
+const char *config_known_key(const char *kind, int i)
+{
+    static const struct { const char *kind; const struct key_def *defs; } kinds[] = {
+        {"program", config_program_keys}, {"nginx", config_nginx_keys},
+        {"tend", tend_keys},              {"group", group_keys},
+        {"include", include_keys},        {"unix_http_server", unix_http_keys},
+    };
+    for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+        if (strcmp(kinds[k].kind, kind))
+            continue;
+        for (int j = 0; kinds[k].defs[j].name; j++)
+            if (j == i)
+                return kinds[k].defs[j].name;
+    }
+    return NULL;
+}

@@ -1,0 +1,93 @@
+/* diag: an append-only list of located messages. */
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        abort();
+    return s;
+}
+
+void diag_add(struct diag_list *l, enum diag_severity sev, enum diag_kind kind, const char *file,
+              int line, const char *fmt, ...)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 8;
+        l->items = realloc(l->items, sizeof(*l->items) * (size_t)l->cap);
+        if (!l->items)
+            abort();
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    struct diag *d = &l->items[l->n++];
+    d->severity = l->strict ? DIAG_ERROR : sev;
+    d->kind = kind;
+    d->file = strdup(file ? file : "-");
+    d->line = line;
+    d->msg = vformat(fmt, ap);
+    va_end(ap);
+    if (!d->file)
+        abort();
+}
+
+static int count(const struct diag_list *l, enum diag_severity sev)
+{
+    int n = 0;
+    for (int i = 0; i < l->n; i++)
+        n += l->items[i].severity == sev;
+    return n;
+}
+
+int diag_errors(const struct diag_list *l)
+{
+    return count(l, DIAG_ERROR);
+}
+
+int diag_warnings(const struct diag_list *l)
+{
+    return count(l, DIAG_WARNING);
+}
+
+static void format_one(const struct diag *d, char *buf, size_t len)
+{
+    const char *sev = d->severity == DIAG_ERROR ? "error" : "warning";
+    if (d->line > 0)
+        snprintf(buf, len, "%s:%d: %s: %s", d->file, d->line, sev, d->msg);
+    else
+        snprintf(buf, len, "%s: %s: %s", d->file, sev, d->msg);
+}
+
+void diag_print(const struct diag_list *l, FILE *out)
+{
+    char buf[4096];
+    for (int i = 0; i < l->n; i++) {
+        format_one(&l->items[i], buf, sizeof(buf));
+        fprintf(out, "%s\n", buf);
+    }
+}
+
+void diag_first_error(const struct diag_list *l, char *buf, size_t len)
+{
+    snprintf(buf, len, "no error");
+    for (int i = 0; i < l->n; i++)
+        if (l->items[i].severity == DIAG_ERROR) {
+            format_one(&l->items[i], buf, len);
+            return;
+        }
+}
+
+void diag_clear(struct diag_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        free(l->items[i].file);
+        free(l->items[i].msg);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = l->cap = 0;
+}

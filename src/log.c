@@ -1,0 +1,118 @@
+/* log: one formatter for every line tend writes to its own streams. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "json.h"
+
+static struct {
+    int level, format;
+    bool timestamps;
+    log_sink_fn *sink;
+    void *ctx;
+} L = {.level = LOG_INFO};
+
+int log_level_parse(const char *s, int *level)
+{
+    static const struct { const char *name; int level; } names[] = {
+        {"critical", LOG_CRIT}, {"error", LOG_ERROR}, {"warn", LOG_WARN},  {"warning", LOG_WARN},
+        {"info", LOG_INFO},     {"debug", LOG_DEBUG}, {"trace", LOG_TRACE}, {"blather", LOG_TRACE},
+    };
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcasecmp(s, names[i].name) == 0)
+            return *level = names[i].level, 0;
+    return -1;
+}
+
+void log_setup(int level, int format, bool timestamps)
+{
+    L.level = level;
+    L.format = format;
+    L.timestamps = timestamps;
+}
+
+int log_level(void)
+{
+    return L.level;
+}
+
+void log_set_sink(log_sink_fn *fn, void *ctx)
+{
+    L.sink = fn;
+    L.ctx = ctx;
+}
+
+/* RFC 3339 UTC with milliseconds: sortable, and what log collectors parse. */
+static size_t timestamp(char *buf, size_t len)
+{
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    return n + (size_t)snprintf(buf + n, len - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+}
+
+static size_t format_json(char *out, size_t outlen, const char *name, const char *stream,
+                          const char *text, size_t len)
+{
+    char ts[40];
+    timestamp(ts, sizeof(ts));
+    size_t n = (size_t)snprintf(out, outlen, "{\"time\":\"%s\",\"process\":", ts);
+    n += json_quote(out + n, outlen - n, name, strlen(name));
+    n += (size_t)snprintf(out + n, outlen - n, ",\"stream\":\"%s\",\"line\":", stream);
+    n += json_quote(out + n, outlen - n, text, len);
+    n += (size_t)snprintf(out + n, outlen - n, "}\n");
+    return n < outlen ? n : outlen - 1;
+}
+
+size_t log_format_line(char *out, size_t outlen, const char *name, int width, const char *stream,
+                       const char *text, size_t len)
+{
+    if (L.format == LOG_FORMAT_JSON)
+        return format_json(out, outlen, name, stream, text, len);
+    size_t n = 0;
+    if (L.timestamps) {
+        n = timestamp(out, outlen);
+        out[n++] = ' ';
+    }
+    if (L.format == LOG_FORMAT_PREFIX)
+        n += (size_t)snprintf(out + n, outlen - n, "%-*s | ", width, name);
+    if (n + len + 1 > outlen)
+        len = outlen - n - 1;
+    memcpy(out + n, text, len);
+    out[n + len] = '\n';
+    return n + len + 1;
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+    if (level > L.level)
+        return;
+    char text[2048], line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    size_t tlen = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
+    size_t len = log_format_line(line, sizeof(line), "tend", 0, "log", text, tlen);
+    if (L.sink) {
+        L.sink(L.ctx, line, len);
+        return;
+    }
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(STDERR_FILENO, line + off, len - off);
+        if (w <= 0)
+            break;
+        off += (size_t)w;
+    }
+}

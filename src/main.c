@@ -1,0 +1,29 @@
+/* main: tend's entry point; picks the mode from the command line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "version.h"
+
+static int usage(FILE *out, int status)
+{
+    fputs("usage: tend [-c FILE]                 run the programs of a config (foreground)\n"
+          "       tend [-g] -- CMD [ARGS...]     run one command as init (signals, reaping)\n"
+          "       tend check [-c FILE] [--strict]\n"
+          "       tend --version\n",
+          out);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "check"))
+        return check_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "--version")) {
+        printf("tend %s\n", TEND_VERSION);
+        return 0;
+    }
+    if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
+        return usage(stdout, 0);
+    return usage(stderr, 2);
+}
