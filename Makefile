@@ -5,6 +5,8 @@ CC       ?= cc
 BUILD    ?= build/release
 CFLAGS   ?= -O2 -g
 PYTEST   ?= /usr/bin/python3 -m pytest
+V        ?= 0
+Q        := $(if $(filter 1,$(V)),,@)
 
 PKG_CONFIG ?= pkg-config
 WITH_SYSTEMD ?= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1 || echo 0)
@@ -32,21 +34,24 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 all: tend
 
 tend: $(BUILD)/tend
-	cp $< $@
+	$(Q)cp $< $@
 
 $(BUILD)/tend: $(TEND_OBJ) $(BUILD)/libtend.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BUILD)/libtend.a: $(LIB_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/unit/%: tests/unit/%.c $(BUILD)/libtend.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	@echo "  CC    $<"
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 

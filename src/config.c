@@ -588,6 +588,8 @@ int config_load(const char *path, struct config **out, struct diag_list *diags)
         load_settings(&L, "supervisord", tend_keys);
         load_settings(&L, "tend", tend_keys);
         load_sections(&L);
+    }
+    if (r == 0 && diag_errors(diags) == before) { /* checks across sections need whole ones */
         if (L.c->nginx)
             config_define_nginx_program(&L);
         check_groups(&L);

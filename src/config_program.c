@@ -477,9 +477,12 @@ static int expand_process(struct loader *L, const struct program_cfg *p, int ind
     proc->num = p->numprocs_start + index;
     proc->port = p->port ? p->port + index : 0;
     proc->problem = p->problem;
-    if (proc_name(L, p, proc, vars, nvars) < 0 || proc_command(L, p, proc, vars, nvars) < 0 ||
-        proc_env(L, p, proc, vars, nvars) < 0 || proc_directory(L, p, proc, vars, nvars) < 0 ||
-        proc_logs(L, p, proc, vars, nvars) < 0)
+    int r = proc_name(L, p, proc, vars, nvars); /* every step, to report every error */
+    r |= proc_command(L, p, proc, vars, nvars);
+    r |= proc_env(L, p, proc, vars, nvars);
+    r |= proc_directory(L, p, proc, vars, nvars);
+    r |= proc_logs(L, p, proc, vars, nvars);
+    if (r < 0)
         return -EINVAL;
     if (!proc->problem)
         check_command(L, proc, ini_get(p->section, "command"));
@@ -531,9 +534,8 @@ int config_load_program(struct loader *L, struct ini_section *s, const char *nam
     load_early(L, p, s);
     load_keys(L, p, s);
     check_program(L, p);
-    if (diag_errors(L->d) > before)
-        return -EINVAL;
-    return expand_all(L, p);
+    int r = expand_all(L, p); /* even after an error, to report the processes' own */
+    return r < 0 || diag_errors(L->d) > before ? -EINVAL : 0;
 }
 
 const struct proc_cfg *config_expand_process(struct config *c, const struct program_cfg *p,

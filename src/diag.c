@@ -62,13 +62,38 @@ static void format_one(const struct diag *d, char *buf, size_t len)
         snprintf(buf, len, "%s: %s: %s", d->file, sev, d->msg);
 }
 
+/* Files in the order first seen, lines in order within a file: the order a reader
+ * goes through them, whatever order the checks ran in. */
+static bool before(const struct diag_list *l, const struct diag *a, const struct diag *b)
+{
+    if (strcmp(a->file, b->file) == 0)
+        return a->line < b->line;
+    for (int i = 0; i < l->n; i++) {
+        if (strcmp(l->items[i].file, a->file) == 0)
+            return true;
+        if (strcmp(l->items[i].file, b->file) == 0)
+            return false;
+    }
+    return false;
+}
+
 void diag_print(const struct diag_list *l, FILE *out)
 {
     char buf[4096];
+    const struct diag **order = calloc((size_t)l->n + 1, sizeof(*order));
+    if (!order)
+        abort();
+    for (int i = 0; i < l->n; i++) { /* insertion sort: stable, and lists are short */
+        int j = i;
+        for (; j > 0 && before(l, &l->items[i], order[j - 1]); j--)
+            order[j] = order[j - 1];
+        order[j] = &l->items[i];
+    }
     for (int i = 0; i < l->n; i++) {
-        format_one(&l->items[i], buf, sizeof(buf));
+        format_one(order[i], buf, sizeof(buf));
         fprintf(out, "%s\n", buf);
     }
+    free(order);
 }
 
 void diag_first_error(const struct diag_list *l, char *buf, size_t len)

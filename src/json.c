@@ -48,8 +48,9 @@ size_t json_quote(char *buf, size_t buflen, const char *s, size_t n)
     for (size_t i = 0; i < n;) {
         char esc[8];
         size_t len = utf8_len(u + i, n - i);
-        if (u[i] == '"' || u[i] == '\\') {
-            esc[0] = '\\', esc[1] = (char)u[i];
+        if (u[i] == '"' || u[i] == '\\' || u[i] == '\n' || u[i] == '\t' || u[i] == '\r') {
+            esc[0] = '\\';
+            esc[1] = u[i] == '\n' ? 'n' : u[i] == '\t' ? 't' : u[i] == '\r' ? 'r' : (char)u[i];
             put(&o, esc, 2);
         } else if (u[i] < 0x20 || u[i] == 0x7f) {
             snprintf(esc, sizeof(esc), "\\u%04x", u[i]);

@@ -1,0 +1,123 @@
+"""tend check: the corpus, the malformed-config table, host problems, lookup order."""
+import glob
+import os
+import re
+
+import pytest
+
+from conftest import CORPUS, ROOT, TEND, run, tend_check
+
+BAD = sorted(glob.glob(os.path.join(ROOT, "tests/configs/bad/*.ini")))
+HOST = sorted(glob.glob(os.path.join(ROOT, "tests/configs/host/*.ini")))
+CORPUS_FILES = sorted(glob.glob(os.path.join(CORPUS, "*.conf")))
+
+
+def expectation(path):
+    """'; expect: [FILE:]LINE: REGEX' on the first line of a table file."""
+    with open(path) as f:
+        m = re.match(r"; expect: (?:(\S+?):)?(\d+): (.*)", f.readline())
+    where = os.path.join(os.path.dirname(path), m.group(1)) if m.group(1) else path
+    return where, int(m.group(2)), m.group(3)
+
+
+def test_tables_are_big_enough():
+    assert len(BAD) >= 30
+    assert len(CORPUS_FILES) == 37
+
+
+@pytest.mark.parametrize("path", BAD, ids=[os.path.basename(p)[:-4] for p in BAD])
+def test_malformed_config_is_an_error_at_its_line(path):
+    where, line, rx = expectation(path)
+    r = tend_check(path)
+    assert r.returncode == 1, r.stderr
+    assert re.search(rf"^{re.escape(where)}:{line}: error: .*{rx}", r.stderr, re.M), r.stderr
+    assert "Sanitizer" not in r.stderr and "runtime error" not in r.stderr
+
+
+@pytest.mark.parametrize("path", HOST, ids=[os.path.basename(p)[:-4] for p in HOST])
+def test_host_problem_is_a_warning_and_strict_makes_it_an_error(path):
+    where, line, rx = expectation(path)
+    r = tend_check(path)
+    assert r.returncode == 0, r.stderr
+    assert re.search(rf"^{re.escape(where)}:{line}: warning: .*{rx}", r.stderr, re.M), r.stderr
+    strict = tend_check(path, "--strict")
+    assert strict.returncode == 1
+    assert re.search(rf"^{re.escape(where)}:{line}: error: .*{rx}", strict.stderr, re.M)
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=[os.path.basename(p)[:2] for p in CORPUS_FILES])
+def test_supervisord_corpus_loads(path):
+    r = tend_check(path)
+    if os.path.basename(path).startswith("35-"):
+        # %HOME%/%USER% are placeholders its image rewrites with sed; supervisord rejects them too
+        assert r.returncode == 1
+        assert re.search(rf"^{re.escape(path)}:31: error: directory: bad expansion '%HOME%'",
+                         r.stderr, re.M), r.stderr
+        return
+    assert r.returncode == 0, r.stderr
+    for line in r.stderr.splitlines()[:-1]:
+        assert re.match(rf"^{re.escape(path)}:\d+: warning: ", line), line
+    assert r.stdout.startswith("NAME ")
+
+
+def test_table_shows_expanded_processes(tmp_path):
+    cfg = tmp_path / "tend.ini"
+    cfg.write_text("[program:web]\ncommand=node server.js --port %(port)d\nnumprocs=2\n"
+                   "port=8100\ndirectory=/tmp\npriority=10\n"
+                   "[program:cron]\ncommand=/bin/sh -c 'echo hi; sleep 1'\nautostart=false\n")
+    r = tend_check(cfg)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()]
+    assert rows[0][:6] == ["NAME", "PORT", "PRIORITY", "AUTOSTART", "USER", "DIRECTORY"]
+    assert rows[1][:9] == ["web_00", "8100", "10", "yes", "-", "/tmp", "node", "server.js",
+                           "--port"]
+    assert rows[1][9] == "8100"
+    assert rows[2][0] == "web_01" and rows[2][9] == "8101"
+    assert "cron" in r.stdout and "'echo hi; sleep 1'" in r.stdout
+
+
+def test_unknown_key_and_strict(tmp_path):
+    cfg = tmp_path / "x.ini"
+    cfg.write_text("[program:a]\ncommand=/bin/true\nauto_start=false\n")
+    r = tend_check(cfg)
+    assert r.returncode == 0
+    assert f"{cfg}:3: warning: unknown key 'auto_start' in [program:a] (did you mean 'autostart'?)" in r.stderr
+    assert tend_check(cfg, "--strict").returncode == 1
+
+
+def test_fragment_without_main_section_is_valid(tmp_path):
+    cfg = tmp_path / "frag.conf"
+    cfg.write_text("[program:only]\ncommand=/bin/true\n")
+    assert tend_check(cfg).returncode == 0
+
+
+def test_missing_file_is_reported(tmp_path):
+    r = tend_check(tmp_path / "nope.ini")
+    assert r.returncode == 1
+    assert "nope.ini" in r.stderr and "No such file" in r.stderr
+
+
+def test_lookup_order(tmp_path):
+    env = dict(os.environ)
+    env.pop("TEND_CONFIG", None)
+    (tmp_path / "supervisord.conf").write_text("[program:from_supervisord]\ncommand=/bin/true\n")
+    r = run([TEND, "check"], cwd=tmp_path, env=env)
+    assert "from_supervisord" in r.stdout
+    (tmp_path / "tend.ini").write_text("[program:from_tend_ini]\ncommand=/bin/true\n")
+    r = run([TEND, "check"], cwd=tmp_path, env=env)
+    assert "from_tend_ini" in r.stdout
+    other = tmp_path / "other.ini"
+    other.write_text("[program:from_env]\ncommand=/bin/true\n")
+    env["TEND_CONFIG"] = str(other)
+    r = run([TEND, "check"], cwd=tmp_path, env=env)
+    assert "from_env" in r.stdout
+
+
+def test_long_lines_crlf_and_continuations(tmp_path):
+    long_arg = "x" * 3000
+    cfg = tmp_path / "c.ini"
+    cfg.write_bytes(("[program:a]\r\ncommand = /bin/echo\r\n    " + long_arg +
+                     "  ; comment\r\n    last\r\n").encode())
+    r = tend_check(cfg)
+    assert r.returncode == 0, r.stderr
+    assert long_arg + " last" in r.stdout

@@ -1,0 +1,207 @@
+/* Unit tests: config loading (inih reader, includes, expansions, snapshot). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char dir[64];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    strcpy(dir, "/tmp/tend-unit-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *write_file(const char *name, const char *text)
+{
+    static char path[256];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static struct config *load(const char *text, struct diag_list *d)
+{
+    struct config *c = NULL;
+    const char *path = write_file("main.ini", text);
+    int r = config_load(path, &c, d);
+    if (r < 0) {
+        diag_print(d, stderr);
+        fail_msg("config_load failed: %d", r);
+    }
+    return c;
+}
+
+static void test_supervisord_dialect(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    char longline[600];
+    snprintf(longline, sizeof(longline), "command = /bin/echo %0400d ; long\n", 7);
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "[supervisord]\nnodaemon=true\n"
+             "[program:a]\r\n"
+             "COMMAND: /bin/echo one   ; inline comment\n"
+             "command = /bin/echo two # hash comment\n"
+             "environment = A=\"x,y\",\n    B=2\n"
+             "autostart = %%(ENV_TEND_UNIT_BOOL)s\n"
+             "startsecs = 0\nstartsecs = 3\n"
+             "[program:b]\n%s"
+             "[program:c]\ncommand=/bin/sh -c \"x\"\n    --flag\n"
+             "stopsignal = quit\nexitcodes = 0,2\nautorestart = unexpected\n",
+             longline);
+    setenv("TEND_UNIT_BOOL", "no", 1);
+    struct config *c = load(text, &d);
+    assert_int_equal(c->nprograms, 3);
+    const struct program_cfg *a = config_program(c, "a");
+    assert_string_equal(a->procs[0].argv[1], "two");
+    assert_string_equal(a->procs[0].env[0], "A=x,y");
+    assert_string_equal(a->procs[0].env[1], "B=2");
+    assert_false(a->autostart);
+    assert_int_equal(a->startsecs_ms, 3000);
+    const struct program_cfg *b = config_program(c, "b");
+    assert_int_equal(strlen(b->procs[0].argv[1]), 400);
+    const struct program_cfg *cc = config_program(c, "c");
+    assert_string_equal(cc->procs[0].argv[2], "x");
+    assert_string_equal(cc->procs[0].argv[3], "--flag");
+    assert_int_equal(cc->stopsignal, 3);
+    assert_true(cc->exitcodes[0] & 1 && cc->exitcodes[0] & 4);
+    assert_int_equal(cc->autorestart, AUTORESTART_UNEXPECTED);
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_processes_and_ports(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[program:web]\n"
+                            "command=/bin/echo %(port)d %(process_num)d\n"
+                            "numprocs=3\nnumprocs_start=1\nport=8000\n"
+                            "[program:one]\ncommand=/bin/true\nport=9000\nport_env=HTTP_PORT\n"
+                            "process_name=%(program_name)s-x\n",
+                            &d);
+    const struct program_cfg *w = config_program(c, "web");
+    assert_int_equal(w->nprocs, 3);
+    assert_string_equal(w->procs[0].name, "web_01");
+    assert_string_equal(w->procs[2].name, "web_03");
+    assert_int_equal(w->procs[2].port, 8002);
+    assert_string_equal(w->procs[2].argv[1], "8002");
+    assert_string_equal(w->procs[2].argv[2], "3");
+    assert_string_equal(w->procs[2].env[0], "PORT=8002");
+    const struct program_cfg *one;
+    const struct proc_cfg *p = config_process(c, "one-x", &one);
+    assert_non_null(p);
+    assert_string_equal(p->env[0], "HTTP_PORT=9000");
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_include_and_groups(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    mkdir(strcat(strcpy((char[256]){0}, dir), "/conf.d"), 0755);
+    write_file("conf.d/a.conf", "[program:inc]\ncommand=/bin/true\ndirectory=%(here)s\n");
+    write_file("conf.d/b.conf", "[group:g]\nprograms=inc,main\npriority=5\n");
+    struct config *c = load("[include]\nfiles = conf.d/*.conf nothing/*.none\n"
+                            "[program:main]\ncommand=/bin/true\n",
+                            &d);
+    const struct program_cfg *inc = config_program(c, "inc");
+    assert_non_null(inc);
+    assert_string_equal(inc->group, "g");
+    assert_non_null(strstr(inc->procs[0].directory, "/conf.d"));
+    assert_string_equal(config_program(c, "main")->group, "g");
+    assert_int_equal(c->ngroups, 1);
+    assert_int_equal(c->groups[0].priority, 5);
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_settings_mapping(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[unix_http_server]\nfile=/tmp/x.sock\nchmod=0770\n"
+                            "[supervisord]\nloglevel=debug\n"
+                            "[tend]\nlog_format=json\nshutdown_timeout=5s\n"
+                            "environment=K=v\n",
+                            &d);
+    assert_string_equal(c->tend.socket, "/tmp/x.sock");
+    assert_int_equal(c->tend.socket_mode, 0770);
+    assert_int_equal(c->tend.log_format, LOG_FORMAT_JSON);
+    assert_int_equal(c->tend.shutdown_timeout_ms, 5000);
+    assert_string_equal(c->tend.env[0], "K=v");
+    assert_int_equal(c->nprograms, 0);
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_unknown_key_suggestion(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[program:x]\ncommand=/bin/true\nstartsec=5\nauto_start=false\n", &d);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.items[0].severity, DIAG_WARNING);
+    assert_int_equal(d.items[0].line, 3);
+    assert_non_null(strstr(d.items[0].msg, "did you mean 'startsecs'"));
+    assert_non_null(strstr(d.items[1].msg, "did you mean 'autostart'"));
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_nginx_program_defined(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[program:web]\ncommand=/bin/true\nport=8000\nnumprocs=2\n"
+                            "[nginx]\nupstream=web\nlisten=127.0.0.1:8080\nconfig=/tmp/t/n.conf\n",
+                            &d);
+    assert_non_null(c->nginx);
+    assert_int_equal(c->nginx->listen_port, 8080);
+    const struct program_cfg *n = config_program(c, "nginx");
+    assert_non_null(n);
+    assert_true(c->nginx->defined_program);
+    assert_string_equal(n->procs[0].argv[0], "nginx");
+    assert_string_equal(n->procs[0].argv[2], "/tmp/t/n.conf");
+    assert_int_equal(n->stopsignal, 3);
+    assert_string_equal(n->depends_on[0], "web");
+    config_free(c);
+    diag_clear(&d);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_supervisord_dialect),
+        cmocka_unit_test(test_processes_and_ports),
+        cmocka_unit_test(test_include_and_groups),
+        cmocka_unit_test(test_settings_mapping),
+        cmocka_unit_test(test_unknown_key_suggestion),
+        cmocka_unit_test(test_nginx_program_defined),
+    };
+    return cmocka_run_group_tests_name("config", tests, make_dir, remove_dir);
+}
