@@ -19,7 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build/release"))
 TEND = os.path.join(BUILD, "tend")
 TENDCTL = os.path.join(BUILD, "tendctl")
-CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "supervisord")
+CORPUS = os.path.join(ROOT, "tests", "corpus", "supervisord")
+SHARED_CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "supervisord")
 # Sanitizer builds are slower: scale every deadline.
 SLOW = float(os.environ.get("TEND_TEST_SLOWDOWN", "3" if "asan" in BUILD else "1"))
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import CORPUS, ROOT, TEND, run, tend_check
+from conftest import CORPUS, ROOT, SHARED_CORPUS, TEND, run, tend_check
 
 BAD = sorted(glob.glob(os.path.join(ROOT, "tests/configs/bad/*.ini")))
 HOST = sorted(glob.glob(os.path.join(ROOT, "tests/configs/host/*.ini")))
@@ -18,6 +18,15 @@ def expectation(path):
         m = re.match(r"; expect: (?:(\S+?):)?(\d+): (.*)", f.readline())
     where = os.path.join(os.path.dirname(path), m.group(1)) if m.group(1) else path
     return where, int(m.group(2)), m.group(3)
+
+
+def test_corpus_copy_matches_shared():
+    if not os.path.isdir(SHARED_CORPUS):
+        pytest.skip("no ../shared/corpus next to this checkout")
+    for name in os.listdir(SHARED_CORPUS):
+        with open(os.path.join(SHARED_CORPUS, name), "rb") as a, \
+                open(os.path.join(CORPUS, name), "rb") as b:
+            assert a.read() == b.read(), name
 
 
 def test_tables_are_big_enough():
