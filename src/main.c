@@ -1,8 +1,11 @@
 /* main: tend's entry point; picks the mode from the command line. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "check.h"
+#include "initmode.h"
+#include "pid1.h"
 #include "version.h"
 
 static int usage(FILE *out, int status)
@@ -15,8 +18,21 @@ static int usage(FILE *out, int status)
     return status;
 }
 
+/* tend [-g] -- CMD ARGS */
+static int init_mode(int argc, char **argv)
+{
+    bool group = argc > 1 && !strcmp(argv[1], "-g");
+    int dash = group ? 2 : 1;
+    if (argc <= dash + 1 || strcmp(argv[dash], "--") != 0)
+        return usage(stderr, 2);
+    pid1_setup();
+    return initmode_main(argv + dash + 1, group);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && (!strcmp(argv[1], "--") || (!strcmp(argv[1], "-g") && !strcmp(argv[2], "--"))))
+        return init_mode(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "check"))
         return check_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "--version")) {

@@ -1,0 +1,25 @@
+/* signals: the only place that installs signal handlers. Each signal becomes an
+ * event on the loop (libuv's self-pipe), delivered to one callback. A signal at
+ * its default action would be dropped by the kernel for PID 1, so everything
+ * tend must act on is listed here. */
+#ifndef TEND_SIGNALS_H
+#define TEND_SIGNALS_H
+
+#include <signal.h>
+#include <uv.h>
+
+typedef void signals_cb(void *ctx, int signo);
+
+struct signals;
+
+/* Watches every signal in set. Returns NULL and *err (negative errno) on failure. */
+struct signals *signals_start(uv_loop_t *loop, const sigset_t *set, signals_cb *cb, void *ctx,
+                              int *err);
+/* Closes the handles; the struct is freed by their close callbacks. */
+void signals_stop(struct signals *s);
+
+/* The signals `tend -- CMD` forwards: every catchable one but SIGCHLD and the
+ * synchronous faults (as tini). */
+void signals_forwardable(sigset_t *set);
+
+#endif

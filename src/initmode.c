@@ -1,0 +1,107 @@
+/* initmode: spawn one child, forward signals to it, reap everything, and leave
+ * with its status once leftovers had a chance to exit. Owns its own loop. */
+#include "initmode.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "log.h"
+#include "pid1.h"
+#include "reaper.h"
+#include "signals.h"
+#include "spawn.h"
+
+extern char **environ;
+
+/* How long leftover processes get between SIGTERM and SIGKILL once the child is gone. */
+enum { SWEEP_GRACE_MS = 2000 };
+
+struct init {
+    uv_loop_t loop;
+    uv_timer_t grace;
+    struct signals *signals;
+    pid_t child;
+    bool to_group, sweeping;
+    int status; /* the child's, as the exit status to return */
+};
+
+static int exit_status(int wstatus)
+{
+    return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+}
+
+static void finish(struct init *in)
+{
+    signals_stop(in->signals);
+    uv_close((uv_handle_t *)&in->grace, NULL);
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    (void)t;
+    pid1_signal_all(SIGKILL);
+}
+
+static void on_exit_status(void *ctx, pid_t pid, int wstatus)
+{
+    struct init *in = ctx;
+    if (pid != in->child || in->sweeping)
+        return;
+    in->status = exit_status(wstatus);
+    in->sweeping = true;
+    if (pid1_signal_all(SIGTERM) > 0)
+        uv_timer_start(&in->grace, on_grace, SWEEP_GRACE_MS, 0);
+}
+
+static void on_signal(void *ctx, int signo)
+{
+    struct init *in = ctx;
+    if (signo == SIGCHLD) {
+        if (reaper_reap(on_exit_status, in) == -ECHILD && in->sweeping)
+            finish(in);
+        return;
+    }
+    if (in->sweeping) { /* asked again while leftovers linger: don't wait for them */
+        if (signo == SIGTERM || signo == SIGINT)
+            pid1_signal_all(SIGKILL);
+        return;
+    }
+    if (kill(in->to_group ? -in->child : in->child, signo) < 0 && errno != ESRCH)
+        log_warn("forward signal %d: %s", signo, strerror(errno));
+}
+
+int initmode_main(char **argv, bool to_group)
+{
+    struct init in = {.to_group = to_group};
+    const struct pid1_origin *o = pid1_origin();
+    struct spawn_opts opts = {
+        .argv = argv, .envp = environ, .umask = -1, .fds = {0, 1, 2}, .mask = &o->mask,
+        .ignored = &o->ignored, .foreground = true, .nofile = (long)o->nofile.rlim_cur,
+    };
+    sigset_t set;
+    int err;
+    char why[512];
+    uv_loop_init(&in.loop);
+    uv_timer_init(&in.loop, &in.grace);
+    in.grace.data = &in;
+    signals_forwardable(&set);
+    sigaddset(&set, SIGCHLD);
+    if (!(in.signals = signals_start(&in.loop, &set, on_signal, &in, &err))) {
+        log_error("watch signals: %s", uv_strerror(err));
+        return 1;
+    }
+    if ((err = spawn_process(&opts, &in.child, why, sizeof(why))) < 0) {
+        log_error("%s", why);
+        in.status = err == -ENOENT ? 127 : 126;
+        in.sweeping = true;
+        on_signal(&in, SIGCHLD); /* reap the failed child, then leave */
+    }
+    uv_run(&in.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&in.loop);
+    return in.status;
+}
