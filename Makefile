@@ -23,7 +23,8 @@ LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
            src/expand.c src/envlist.c src/inifile.c src/config.c src/config_program.c \
            src/config_nginx.c src/check.c src/signals.c src/reaper.c src/pid1.c src/spawn.c \
-           src/initmode.c src/proc_fsm.c src/backoff.c
+           src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c src/output.c \
+           src/logfile.c src/childio.c src/supervisor.c src/run.c
 TEND_SRC := src/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 

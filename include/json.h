@@ -5,8 +5,8 @@
 
 #include <stddef.h>
 
-/* Writes s (n bytes) as a quoted JSON string into out; returns the length it
- * needs (like snprintf), the output is truncated (still quoted) when too long. */
+/* Writes s (n bytes) as a quoted JSON string into out (outlen >= 3) and returns
+ * its length. When it does not fit, it is cut between characters and still quoted. */
 size_t json_quote(char *out, size_t outlen, const char *s, size_t n);
 
 #endif

@@ -26,10 +26,17 @@ void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
+/* Names in prefixes are padded to this width, so that columns line up. */
+void log_set_name_width(int width);
+int log_name_width(void);
+int log_format(void);
+bool log_timestamps(void);
+
 /* Formats one output line of `name` (a process, or "tend") for tend's streams:
- * "name | text\n" padded to width, raw, or a JSON object. Returns the length
- * written into out (at most outlen; text longer than fits is cut). */
-size_t log_format_line(char *out, size_t outlen, const char *name, int width, const char *stream,
+ * "name | text\n" (with cont, a continuation of a split line: "name + text\n"),
+ * raw, or a JSON object. Returns the length written into out (at most outlen;
+ * text longer than fits is cut). */
+size_t log_format_line(char *out, size_t outlen, const char *name, const char *stream, bool cont,
                        const char *text, size_t len);
 
 #endif

@@ -8,7 +8,7 @@
 
 struct out {
     char *p;
-    size_t cap, written, need;
+    size_t cap, written;
     bool full;
 };
 
@@ -21,7 +21,6 @@ static void put(struct out *o, const char *s, size_t n)
     } else {
         o->full = true;
     }
-    o->need += n;
 }
 
 /* Length of the valid UTF-8 sequence at s, or 0 when the byte starts none. */
@@ -63,9 +62,7 @@ size_t json_quote(char *buf, size_t buflen, const char *s, size_t n)
         }
         i += len ? len : 1;
     }
-    if (buflen >= 2) {
-        buf[o.written] = '"';
-        buf[o.written + 1] = '\0';
-    }
-    return o.need + 1;
+    buf[o.written] = '"';
+    buf[o.written + 1] = '\0';
+    return o.written + 1;
 }

@@ -13,7 +13,7 @@
 #include "json.h"
 
 static struct {
-    int level, format;
+    int level, format, width;
     bool timestamps;
     log_sink_fn *sink;
     void *ctx;
@@ -43,6 +43,26 @@ int log_level(void)
     return L.level;
 }
 
+void log_set_name_width(int width)
+{
+    L.width = width;
+}
+
+int log_name_width(void)
+{
+    return L.width;
+}
+
+int log_format(void)
+{
+    return L.format;
+}
+
+bool log_timestamps(void)
+{
+    return L.timestamps;
+}
+
 void log_set_sink(log_sink_fn *fn, void *ctx)
 {
     L.sink = fn;
@@ -61,30 +81,33 @@ static size_t timestamp(char *buf, size_t len)
 }
 
 static size_t format_json(char *out, size_t outlen, const char *name, const char *stream,
-                          const char *text, size_t len)
+                          bool cont, const char *text, size_t len)
 {
     char ts[40];
+    size_t n, room = outlen - 32; /* for the closing fields */
     timestamp(ts, sizeof(ts));
-    size_t n = (size_t)snprintf(out, outlen, "{\"time\":\"%s\",\"process\":", ts);
-    n += json_quote(out + n, outlen - n, name, strlen(name));
-    n += (size_t)snprintf(out + n, outlen - n, ",\"stream\":\"%s\",\"line\":", stream);
-    n += json_quote(out + n, outlen - n, text, len);
-    n += (size_t)snprintf(out + n, outlen - n, "}\n");
+    n = (size_t)snprintf(out, room, "{\"time\":\"%s\",\"process\":", ts);
+    n += json_quote(out + n, room - n, name, strlen(name));
+    n += (size_t)snprintf(out + n, room - n, ",\"stream\":\"%s\",\"line\":", stream);
+    n += json_quote(out + n, room - n, text, len);
+    n += (size_t)snprintf(out + n, outlen - n, "%s}\n", cont ? ",\"continued\":true" : "");
     return n < outlen ? n : outlen - 1;
 }
 
-size_t log_format_line(char *out, size_t outlen, const char *name, int width, const char *stream,
+size_t log_format_line(char *out, size_t outlen, const char *name, const char *stream, bool cont,
                        const char *text, size_t len)
 {
     if (L.format == LOG_FORMAT_JSON)
-        return format_json(out, outlen, name, stream, text, len);
+        return format_json(out, outlen, name, stream, cont, text, len);
     size_t n = 0;
     if (L.timestamps) {
         n = timestamp(out, outlen);
         out[n++] = ' ';
     }
     if (L.format == LOG_FORMAT_PREFIX)
-        n += (size_t)snprintf(out + n, outlen - n, "%-*s | ", width, name);
+        n += (size_t)snprintf(out + n, outlen - n, "%-*s %c ", L.width, name, cont ? '+' : '|');
+    if (n >= outlen - 1)
+        n = outlen - 2;
     if (n + len + 1 > outlen)
         len = outlen - n - 1;
     memcpy(out + n, text, len);
@@ -104,7 +127,7 @@ void log_msg(int level, const char *fmt, ...)
     if (n < 0)
         return;
     size_t tlen = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
-    size_t len = log_format_line(line, sizeof(line), "tend", 0, "log", text, tlen);
+    size_t len = log_format_line(line, sizeof(line), "tend", "log", false, text, tlen);
     if (L.sink) {
         L.sink(L.ctx, line, len);
         return;

@@ -5,7 +5,9 @@
 
 #include "check.h"
 #include "initmode.h"
+#include "config.h"
 #include "pid1.h"
+#include "run.h"
 #include "version.h"
 
 static int usage(FILE *out, int status)
@@ -29,6 +31,23 @@ static int init_mode(int argc, char **argv)
     return initmode_main(argv + dash + 1, group);
 }
 
+/* tend [-c FILE] */
+static int supervise(int argc, char **argv)
+{
+    const char *path = NULL;
+    if (argc == 3 && !strcmp(argv[1], "-c"))
+        path = argv[2];
+    else if (argc != 1)
+        return usage(stderr, 2);
+    if (!path && !(path = config_find())) {
+        fputs("tend: no config file: give -c FILE, set TEND_CONFIG, or create ./tend.ini\n",
+              stderr);
+        return 1;
+    }
+    pid1_setup();
+    return run_main(path);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 2 && (!strcmp(argv[1], "--") || (!strcmp(argv[1], "-g") && !strcmp(argv[2], "--"))))
@@ -41,5 +60,5 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
         return usage(stdout, 0);
-    return usage(stderr, 2);
+    return supervise(argc, argv);
 }

@@ -101,9 +101,11 @@ class Tend:
         if stdout == subprocess.PIPE:
             self.reader = threading.Thread(target=self._read, daemon=True)
             self.reader.start()
-        self.pid = wait_for(lambda: (children(self.outer.pid) or [None])[0] if pid1 else self.outer.pid,
-                            5, what="tend to start")
-        self.ns = pid_ns(self.pid) if pid1 else None
+        self.pid = self.outer.pid
+        if pid1:  # tend is unshare's child; a short-lived one may be gone already
+            self.pid = wait_for(lambda: (children(self.outer.pid) or [None])[0]
+                                or (self.outer.poll() is not None and -1), 5, what="tend to start")
+        self.ns = pid_ns(self.pid) if pid1 and self.pid > 0 else None
 
     def _read(self):
         for raw in self.outer.stdout:
@@ -151,7 +153,7 @@ class Tend:
         """Host pids of every process in tend's PID namespace, tend included."""
         found = []
         for entry in os.listdir("/proc"):
-            if entry.isdigit() and pid_ns(int(entry)) == self.ns:
+            if self.ns and entry.isdigit() and pid_ns(int(entry)) == self.ns:
                 found.append(int(entry))
         return found
 

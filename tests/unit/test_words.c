@@ -143,9 +143,10 @@ static void test_json(void **state)
     assert_string_equal(buf, "\"a\\\"b\\\\c\\n\\u0001\"");
     json_quote(buf, sizeof(buf), "\xff\xc3\xa9", 3);
     assert_string_equal(buf, "\"\\ufffd\xc3\xa9\"");
-    size_t need = json_quote(buf, 8, "abcdefghij", 10);
-    assert_int_equal(need, 12);
+    assert_int_equal(json_quote(buf, 8, "abcdefghij", 10), 7);
     assert_string_equal(buf, "\"abcde\"");
+    assert_int_equal(json_quote(buf, 9, "abc\ndef", 7), 8); /* never half an escape */
+    assert_string_equal(buf, "\"abc\\nd\"");
 }
 
 int main(void)

@@ -1,0 +1,49 @@
+/* childio: the output of supervised processes. Each spawn gets pipes for stdout
+ * and stderr (one, with redirect_stderr); they are read on the loop until EOF,
+ * even after the process is gone (its children may still write), cut into whole
+ * lines, and sent where the config says: tend's stdout or stderr (formatted per
+ * log_format), a log file, or nowhere. Every line also goes into the process's
+ * ring for `tendctl tail`, and to listeners (`tail -f`). A line longer than
+ * LINE_MAX is split; the pieces after the first are marked as continuations. */
+#ifndef TEND_CHILDIO_H
+#define TEND_CHILDIO_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "config.h"
+#include "output.h"
+#include "ring.h"
+
+enum { CHILDIO_LINE_MAX = 16 << 10, CHILDIO_RING = 16 << 10 };
+enum childio_stream { CHILDIO_STDOUT, CHILDIO_STDERR };
+
+/* Where one process's lines go. Reference-counted: readers of old pipes keep it. */
+struct childio_sink;
+
+typedef void childio_line_cb(void *ctx, enum childio_stream stream, const char *line, size_t len);
+
+struct childio_pipes {
+    int rd[2], wr[2]; /* per stream; with redirect_stderr, index 1 is -1 */
+};
+
+/* Once, before anything else: tend's own stdout and stderr. */
+void childio_setup(uv_loop_t *loop, struct output *out, struct output *err);
+
+struct childio_sink *childio_sink_new(const struct program_cfg *p, const struct proc_cfg *c);
+void childio_sink_unref(struct childio_sink *s);
+const struct ring *childio_ring(const struct childio_sink *s, enum childio_stream stream);
+/* Lines as they arrive; one listener per sink (tail -f keeps its own list). */
+void childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx);
+
+int childio_pipes_open(struct childio_pipes *p, bool redirect_stderr);
+/* The descriptors the child gets as 0, 1, 2 (stdin is /dev/null). */
+void childio_child_fds(const struct childio_pipes *p, int fds[3]);
+/* After the spawn (or its failure): closes the child's ends and reads ours. */
+void childio_start(struct childio_sink *s, struct childio_pipes *p);
+
+/* Backpressure: stop and resume reading every pipe (tend's stdout is slow). */
+void childio_pause_all(void);
+void childio_resume_all(void);
+
+#endif

@@ -1,0 +1,60 @@
+/* supervisor: the process table. Keeps each process's wanted state (up or down)
+ * apart from its actual state (proc_fsm), performs what the state machine asks
+ * for, starts programs in order (depends_on, then priority) and stops them in the
+ * reverse, and tells observers (nginx, sd_notify, tendctl) about every change.
+ * Exits come in from the reaper; the supervisor never waits for a child itself. */
+#ifndef TEND_SUPERVISOR_H
+#define TEND_SUPERVISOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "config.h"
+#include "proc_fsm.h"
+
+struct supervisor;
+struct proc;
+
+typedef void supervisor_observer(void *ctx, struct proc *p, enum proc_state old);
+typedef void supervisor_stopped_cb(void *ctx);
+/* A critical program gave up: tend should shut down and exit with status. */
+typedef void supervisor_critical_cb(void *ctx, int status);
+
+/* The supervisor keeps cfg (it must outlive it, or be replaced with supervisor_apply). */
+struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
+                                  supervisor_critical_cb *critical, void *ctx);
+/* Starts every autostart program, in order. */
+void supervisor_start(struct supervisor *s);
+/* A child exited (from the reaper). Returns false when the pid is not a
+ * supervised process (an orphan). */
+bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status);
+/* Stops everything in stop order; cb runs once every process is down. */
+void supervisor_shutdown(struct supervisor *s, supervisor_stopped_cb *cb, void *ctx);
+/* SIGKILL to every process now (a second Ctrl-C, or shutdown_timeout). */
+void supervisor_kill_all(struct supervisor *s);
+void supervisor_free(struct supervisor *s);
+void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx);
+
+/* Reading the table (status, nginx, tendctl). */
+int supervisor_count(const struct supervisor *s);
+struct proc *supervisor_proc(const struct supervisor *s, int i);
+struct proc *supervisor_find(const struct supervisor *s, const char *name);
+const struct config *supervisor_config(const struct supervisor *s);
+
+const char *proc_name(const struct proc *p);
+const struct program_cfg *proc_program(const struct proc *p);
+const struct proc_cfg *proc_config(const struct proc *p);
+enum proc_state proc_state(const struct proc *p);
+pid_t proc_pid(const struct proc *p);
+int proc_port(const struct proc *p);
+uint64_t proc_uptime_ms(const struct proc *p);
+uint64_t proc_state_ms(const struct proc *p); /* time in the current state */
+int proc_restarts(const struct proc *p);
+int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
+const char *proc_error(const struct proc *p); /* why it last failed, or "" */
+bool proc_wanted_up(const struct proc *p);
+struct childio_sink *proc_sink(const struct proc *p);
+
+#endif

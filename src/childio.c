@@ -1,0 +1,333 @@
+/* childio: pipe readers that cut lines, and the sinks they write to. */
+#include "childio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "logfile.h"
+
+enum { BATCH = 128 << 10, READ_SIZE = 64 << 10 };
+
+struct dest {
+    struct output *out;   /* tend's stdout or stderr, or NULL */
+    struct logfile *file; /* or a log file, or neither */
+};
+
+struct childio_sink {
+    int refs;
+    char *name;
+    struct dest dest[2];
+    struct ring ring[2];
+    childio_line_cb *listener;
+    void *listener_ctx;
+};
+
+struct reader {
+    uv_pipe_t pipe;
+    struct childio_sink *sink;
+    enum childio_stream stream;
+    char *partial; /* the start of a line whose end has not arrived */
+    size_t plen;
+    bool cont; /* the partial line continues a split one */
+    struct reader *prev, *next;
+};
+
+static struct {
+    uv_loop_t *loop;
+    struct output *out[2];
+    struct reader *readers; /* every open pipe, for pause and resume */
+    bool paused;
+    char batch[BATCH]; /* formatted lines on their way to one output */
+    size_t batch_len;
+    struct output *batch_out;
+    char readbuf[READ_SIZE]; /* one read at a time: the loop is single-threaded */
+} C;
+
+void childio_setup(uv_loop_t *loop, struct output *out, struct output *err)
+{
+    C.loop = loop;
+    C.out[0] = out;
+    C.out[1] = err;
+}
+
+/* ---- sinks ---- */
+
+static void open_dest(struct dest *d, const struct program_cfg *p, const struct proc_cfg *c,
+                      const struct log_cfg *log, enum childio_stream stream)
+{
+    int err;
+    switch (log->target) {
+    case LOG_TO_TEND:
+        d->out = C.out[stream];
+        break;
+    case LOG_TO_STDOUT:
+        d->out = C.out[CHILDIO_STDOUT];
+        break;
+    case LOG_TO_STDERR:
+        d->out = C.out[CHILDIO_STDERR];
+        break;
+    case LOG_TO_FILE:
+        d->file = logfile_open(log->path, log->maxbytes, log->backups, p->user ? p->uid : (uid_t)-1,
+                               p->user ? p->gid : (gid_t)-1, &err);
+        if (!d->file)
+            log_error("%s: open log file '%s': %s", c->name, log->path, strerror(-err));
+        break;
+    case LOG_TO_NONE:
+        break;
+    }
+}
+
+struct childio_sink *childio_sink_new(const struct program_cfg *p, const struct proc_cfg *c)
+{
+    struct childio_sink *s = calloc(1, sizeof(*s));
+    if (!s || !(s->name = strdup(c->name))) {
+        free(s);
+        return NULL;
+    }
+    s->refs = 1;
+    open_dest(&s->dest[0], p, c, &c->out, CHILDIO_STDOUT);
+    open_dest(&s->dest[1], p, c, &c->err, CHILDIO_STDERR);
+    ring_init(&s->ring[0], CHILDIO_RING);
+    ring_init(&s->ring[1], CHILDIO_RING);
+    return s;
+}
+
+void childio_sink_unref(struct childio_sink *s)
+{
+    if (!s || --s->refs > 0)
+        return;
+    for (int i = 0; i < 2; i++) {
+        logfile_unref(s->dest[i].file);
+        ring_free(&s->ring[i]);
+    }
+    free(s->name);
+    free(s);
+}
+
+const struct ring *childio_ring(const struct childio_sink *s, enum childio_stream stream)
+{
+    return &s->ring[stream];
+}
+
+void childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx)
+{
+    s->listener = cb;
+    s->listener_ctx = ctx;
+}
+
+/* ---- lines ---- */
+
+static void flush_batch(void)
+{
+    if (C.batch_len)
+        output_write(C.batch_out, C.batch, C.batch_len);
+    C.batch_len = 0;
+}
+
+/* "name | line": a plain copy, the common case made fast (no printf per line). */
+static size_t format_prefix(char *out, const struct childio_sink *s, bool cont, const char *line,
+                            size_t len)
+{
+    size_t nlen = strlen(s->name), width = (size_t)log_name_width(), n = nlen;
+    memcpy(out, s->name, nlen);
+    while (n < width)
+        out[n++] = ' ';
+    out[n++] = ' ';
+    out[n++] = cont ? '+' : '|';
+    out[n++] = ' ';
+    memcpy(out + n, line, len);
+    out[n + len] = '\n';
+    return n + len + 1;
+}
+
+static void to_output(struct childio_sink *s, struct output *o, enum childio_stream stream,
+                      bool cont, const char *line, size_t len)
+{
+    size_t need = len + (size_t)log_name_width() + strlen(s->name) + 512;
+    if (C.batch_out != o || C.batch_len + need > BATCH)
+        flush_batch();
+    C.batch_out = o;
+    char *at = C.batch + C.batch_len;
+    if (log_format() == LOG_FORMAT_PREFIX && !log_timestamps())
+        C.batch_len += format_prefix(at, s, cont, line, len);
+    else if (log_format() == LOG_FORMAT_RAW && !log_timestamps()) {
+        memcpy(at, line, len);
+        at[len] = '\n';
+        C.batch_len += len + 1;
+    } else
+        C.batch_len += log_format_line(at, BATCH - C.batch_len, s->name,
+                                       stream ? "stderr" : "stdout", cont, line, len);
+}
+
+static void emit(struct reader *r, const char *line, size_t len, bool cont)
+{
+    struct childio_sink *s = r->sink;
+    struct dest *d = &s->dest[r->stream];
+    ring_append(&s->ring[r->stream], line, len);
+    ring_append(&s->ring[r->stream], "\n", 1);
+    if (d->out)
+        to_output(s, d->out, r->stream, cont, line, len);
+    if (d->file) {
+        logfile_write(d->file, line, len);
+        logfile_write(d->file, "\n", 1);
+    }
+    if (s->listener)
+        s->listener(s->listener_ctx, r->stream, line, len);
+}
+
+static void keep_partial(struct reader *r, const char *data, size_t n)
+{
+    if (!r->partial && !(r->partial = malloc(CHILDIO_LINE_MAX)))
+        return; /* the piece is lost, the stream goes on */
+    memcpy(r->partial + r->plen, data, n);
+    r->plen += n;
+}
+
+/* Takes in what was read: complete lines go out, the rest waits for more. */
+static void take(struct reader *r, const char *data, size_t n)
+{
+    while (n > 0) {
+        const char *nl = memchr(data, '\n', n);
+        size_t seg = nl ? (size_t)(nl - data) : n;
+        if (r->plen + seg >= CHILDIO_LINE_MAX) { /* too long: out goes a full piece */
+            size_t piece = CHILDIO_LINE_MAX - r->plen;
+            keep_partial(r, data, piece);
+            emit(r, r->partial, r->plen, r->cont);
+            r->plen = 0;
+            r->cont = true;
+            data += piece, n -= piece;
+            continue;
+        }
+        if (!nl) {
+            keep_partial(r, data, n);
+            return;
+        }
+        if (r->plen) {
+            keep_partial(r, data, seg);
+            emit(r, r->partial, r->plen, r->cont);
+            r->plen = 0;
+        } else {
+            emit(r, data, seg, r->cont);
+        }
+        r->cont = false;
+        data += seg + 1, n -= seg + 1;
+    }
+    if (r->plen == 0) { /* nothing pending: give the buffer back */
+        free(r->partial);
+        r->partial = NULL;
+    }
+}
+
+/* ---- readers ---- */
+
+static void on_reader_closed(uv_handle_t *h)
+{
+    struct reader *r = h->data;
+    childio_sink_unref(r->sink);
+    free(r->partial);
+    free(r);
+}
+
+static void reader_close(struct reader *r)
+{
+    if (r->plen) /* a last line without its newline */
+        emit(r, r->partial, r->plen, r->cont);
+    flush_batch();
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        C.readers = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    uv_close((uv_handle_t *)&r->pipe, on_reader_closed);
+}
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+    (void)h, (void)size;
+    *buf = uv_buf_init(C.readbuf, sizeof(C.readbuf));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
+{
+    struct reader *r = stream->data;
+    if (n > 0) {
+        take(r, buf->base, (size_t)n);
+        flush_batch();
+    } else if (n < 0) {
+        reader_close(r); /* EOF: every writer, the process and its children, is gone */
+    }
+}
+
+static void start_reader(struct childio_sink *s, int fd, enum childio_stream stream)
+{
+    struct reader *r = calloc(1, sizeof(*r));
+    if (!r || uv_pipe_init(C.loop, &r->pipe, 0) < 0 || uv_pipe_open(&r->pipe, fd) < 0) {
+        log_error("%s: cannot read its output: %s", s->name, strerror(errno));
+        free(r);
+        close(fd);
+        return;
+    }
+    r->pipe.data = r;
+    r->sink = s;
+    r->stream = stream;
+    s->refs++;
+    r->next = C.readers;
+    if (C.readers)
+        C.readers->prev = r;
+    C.readers = r;
+    if (!C.paused)
+        uv_read_start((uv_stream_t *)&r->pipe, on_alloc, on_read);
+}
+
+int childio_pipes_open(struct childio_pipes *p, bool redirect_stderr)
+{
+    int fds[2];
+    p->rd[1] = p->wr[1] = -1;
+    for (int i = 0; i < (redirect_stderr ? 1 : 2); i++) {
+        if (pipe2(fds, O_CLOEXEC) < 0) {
+            int err = -errno;
+            if (i == 1)
+                close(p->rd[0]), close(p->wr[0]);
+            return err;
+        }
+        p->rd[i] = fds[0];
+        p->wr[i] = fds[1];
+    }
+    return 0;
+}
+
+void childio_child_fds(const struct childio_pipes *p, int fds[3])
+{
+    fds[0] = -1;
+    fds[1] = p->wr[0];
+    fds[2] = p->wr[1] >= 0 ? p->wr[1] : p->wr[0];
+}
+
+void childio_start(struct childio_sink *s, struct childio_pipes *p)
+{
+    for (int i = 0; i < 2; i++) {
+        if (p->wr[i] >= 0)
+            close(p->wr[i]);
+        if (p->rd[i] >= 0)
+            start_reader(s, p->rd[i], (enum childio_stream)i);
+    }
+}
+
+void childio_pause_all(void)
+{
+    C.paused = true;
+    for (struct reader *r = C.readers; r; r = r->next)
+        uv_read_stop((uv_stream_t *)&r->pipe);
+}
+
+void childio_resume_all(void)
+{
+    C.paused = false;
+    for (struct reader *r = C.readers; r; r = r->next)
+        uv_read_start((uv_stream_t *)&r->pipe, on_alloc, on_read);
+}

@@ -1,0 +1,146 @@
+/* logfile: a registry of open files by path, each with size-based rotation. */
+#include "logfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+struct logfile {
+    char *path;
+    int fd, refs, backups;
+    uint64_t maxbytes, size;
+    uid_t owner;
+    gid_t group;
+    bool failing; /* the last write failed: said once, until one succeeds */
+    struct logfile *next;
+};
+
+static struct logfile *files;
+
+static int open_fd(struct logfile *f, bool truncate)
+{
+    int fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0),
+                  0644);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+    if (geteuid() == 0 && f->owner != (uid_t)-1 && fchown(fd, f->owner, f->group) < 0)
+        log_warn("chown '%s': %s", f->path, strerror(errno));
+    f->fd = fd;
+    return 0;
+}
+
+struct logfile *logfile_open(const char *path, uint64_t maxbytes, int backups, uid_t owner,
+                             gid_t group, int *err)
+{
+    for (struct logfile *f = files; f; f = f->next)
+        if (!strcmp(f->path, path)) {
+            f->refs++;
+            return f;
+        }
+    struct logfile *f = calloc(1, sizeof(*f));
+    if (!f || !(f->path = strdup(path))) {
+        free(f);
+        *err = -ENOMEM;
+        return NULL;
+    }
+    f->maxbytes = maxbytes;
+    f->backups = backups;
+    f->owner = owner;
+    f->group = group;
+    if ((*err = open_fd(f, false)) < 0) {
+        free(f->path);
+        free(f);
+        return NULL;
+    }
+    f->refs = 1;
+    f->next = files;
+    files = f;
+    return f;
+}
+
+/* path.N-1 -> path.N ... path -> path.1, then a fresh path. With no backups the
+ * file starts over. Done between whole lines, so no line is split or repeated. */
+static void rotate(struct logfile *f)
+{
+    char from[PATH_MAX], to[PATH_MAX];
+    close(f->fd);
+    f->fd = -1;
+    for (int i = f->backups - 1; i >= 0; i--) {
+        snprintf(to, sizeof(to), "%s.%d", f->path, i + 1);
+        if (i == 0)
+            snprintf(from, sizeof(from), "%s", f->path);
+        else
+            snprintf(from, sizeof(from), "%s.%d", f->path, i);
+        if (rename(from, to) < 0 && errno != ENOENT)
+            log_warn("rotate '%s' to '%s': %s", from, to, strerror(errno));
+    }
+    int r = open_fd(f, f->backups == 0);
+    if (r < 0)
+        log_error("reopen '%s' after rotation: %s", f->path, strerror(-r));
+}
+
+static void report(struct logfile *f, int err)
+{
+    if (!f->failing)
+        log_error("write '%s': %s: lines for it are dropped until a write succeeds", f->path,
+                  strerror(err));
+    f->failing = true;
+}
+
+void logfile_write(struct logfile *f, const char *buf, size_t len)
+{
+    if (f->maxbytes && f->size > 0 && f->size + len > f->maxbytes)
+        rotate(f);
+    if (f->fd < 0 && open_fd(f, false) < 0)
+        return report(f, errno);
+    while (len > 0) {
+        ssize_t n = write(f->fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return report(f, errno);
+        f->size += (uint64_t)n;
+        buf += n;
+        len -= (size_t)n;
+    }
+    if (f->failing)
+        log_info("write '%s': working again", f->path);
+    f->failing = false;
+}
+
+void logfile_unref(struct logfile *f)
+{
+    if (!f || --f->refs > 0)
+        return;
+    for (struct logfile **p = &files; *p; p = &(*p)->next)
+        if (*p == f) {
+            *p = f->next;
+            break;
+        }
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->path);
+    free(f);
+}
+
+void logfile_reopen_all(void)
+{
+    for (struct logfile *f = files; f; f = f->next) {
+        if (f->fd >= 0)
+            close(f->fd);
+        f->fd = -1;
+        int r = open_fd(f, false);
+        if (r < 0)
+            log_error("reopen '%s': %s", f->path, strerror(-r));
+    }
+}

@@ -1,0 +1,186 @@
+/* output: uv streams for pipes, ttys and sockets; plain write() for files. */
+#include "output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+enum { HIGH_WATER = 256 << 10, LOW_WATER = 64 << 10 };
+
+struct output {
+    uv_loop_t *loop;
+    int fd;
+    union {
+        uv_handle_t handle;
+        uv_stream_t stream;
+        uv_pipe_t pipe;
+        uv_tty_t tty;
+    } h;
+    bool is_stream, congested, dead, closing;
+    size_t queued;
+    output_congestion_cb *cb;
+    void *ctx;
+    output_closed_cb *closed;
+    void *closed_ctx;
+};
+
+struct wreq {
+    uv_write_t req;
+    size_t len;
+    char data[];
+};
+
+static void gone(struct output *o, int err)
+{
+    if (o->dead)
+        return;
+    o->dead = true;
+    /* said once; on stderr, unless stderr is the stream that is gone */
+    if (o->fd != STDERR_FILENO)
+        log_error("stdout: %s: its output is dropped from now on", uv_strerror(err));
+}
+
+static void set_congested(struct output *o, bool on)
+{
+    if (o->congested != on) {
+        o->congested = on;
+        if (o->cb)
+            o->cb(o->ctx, on);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct output *o = h->data;
+    int flags = fcntl(o->fd, F_GETFL);
+    if (flags >= 0) /* leave the descriptor as tend found it */
+        fcntl(o->fd, F_SETFL, flags & ~O_NONBLOCK);
+    if (o->closed)
+        o->closed(o->closed_ctx);
+    free(o);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    struct output *o = req->handle->data;
+    o->queued -= w->len;
+    free(w);
+    if (status < 0 && status != UV_ECANCELED)
+        gone(o, status);
+    if (o->queued < LOW_WATER)
+        set_congested(o, false);
+    if (o->closing && o->queued == 0 && !uv_is_closing(&o->h.handle))
+        uv_close(&o->h.handle, on_handle_closed);
+}
+
+static void write_sync(struct output *o, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(o->fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return gone(o, -errno);
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+void output_write(struct output *o, const char *buf, size_t len)
+{
+    if (o->dead || len == 0)
+        return;
+    if (!o->is_stream)
+        return write_sync(o, buf, len);
+    if (o->queued == 0) {
+        uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+        int n = uv_try_write(&o->h.stream, &b, 1);
+        if (n == (int)len)
+            return;
+        if (n < 0 && n != UV_EAGAIN)
+            return gone(o, n);
+        if (n > 0)
+            buf += n, len -= (size_t)n;
+    }
+    struct wreq *w = malloc(sizeof(*w) + len);
+    if (!w)
+        return gone(o, UV_ENOMEM);
+    memcpy(w->data, buf, len);
+    w->len = len;
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+    int r = uv_write(&w->req, &o->h.stream, &b, 1, on_written);
+    if (r < 0) {
+        free(w);
+        return gone(o, r);
+    }
+    o->queued += len;
+    if (o->queued > HIGH_WATER)
+        set_congested(o, true);
+}
+
+static int open_stream(struct output *o, int fd)
+{
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3), r;
+    if (dup_fd < 0)
+        return -errno;
+    switch (uv_guess_handle(dup_fd)) {
+    case UV_TTY:
+        r = uv_tty_init(o->loop, &o->h.tty, dup_fd, 0);
+        break;
+    case UV_NAMED_PIPE:
+        if ((r = uv_pipe_init(o->loop, &o->h.pipe, 0)) == 0)
+            r = uv_pipe_open(&o->h.pipe, dup_fd);
+        break;
+    default: /* a regular file never blocks for long: plain writes */
+        close(dup_fd);
+        return -ENOTSUP;
+    }
+    if (r < 0) {
+        close(dup_fd);
+        return r;
+    }
+    o->h.handle.data = o;
+    o->is_stream = true;
+    return 0;
+}
+
+struct output *output_open(uv_loop_t *loop, int fd, output_congestion_cb *cb, void *ctx)
+{
+    struct output *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->loop = loop;
+    o->fd = fd;
+    o->cb = cb;
+    o->ctx = ctx;
+    if (fcntl(fd, F_GETFD) < 0)
+        o->dead = true; /* closed before tend started: nowhere to write */
+    else
+        open_stream(o, fd);
+    return o;
+}
+
+bool output_congested(const struct output *o)
+{
+    return o->congested;
+}
+
+void output_close(struct output *o, output_closed_cb *cb, void *ctx)
+{
+    o->closed = cb;
+    o->closed_ctx = ctx;
+    if (!o->is_stream) {
+        if (cb)
+            cb(ctx);
+        free(o);
+        return;
+    }
+    o->closing = true;
+    if (o->queued == 0 || o->dead)
+        uv_close(&o->h.handle, on_handle_closed);
+}

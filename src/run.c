@@ -1,0 +1,259 @@
+/* run: the composition root. Loads the config, wires signals, reaper, outputs and
+ * the supervisor to one loop, runs it, and shuts down in order. */
+#include "run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "childio.h"
+#include "config.h"
+#include "log.h"
+#include "logfile.h"
+#include "output.h"
+#include "pid1.h"
+#include "reaper.h"
+#include "signals.h"
+#include "supervisor.h"
+
+/* Leftover processes get SIGTERM, then this long before SIGKILL. */
+enum { SWEEP_GRACE_MS = 3000 };
+
+enum phase { PHASE_RUNNING, PHASE_STOPPING, PHASE_SWEEPING, PHASE_DONE };
+
+/* What a signal means to tend in this mode. */
+enum signal_action { SIG_IGNORE, SIG_SHUTDOWN, SIG_RELOAD, SIG_REOPEN, SIG_REAP };
+
+struct run {
+    uv_loop_t loop;
+    struct config *cfg;
+    struct supervisor *sup;
+    struct signals *signals;
+    struct output *out, *err;
+    uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
+    enum phase phase;
+    int status, congested;
+};
+
+static enum signal_action action_of(int signo)
+{
+    switch (signo) {
+    case SIGTERM:
+    case SIGINT:
+    case SIGQUIT:
+        return SIG_SHUTDOWN;
+    case SIGHUP:
+        return SIG_RELOAD;
+    case SIGUSR1:
+        return SIG_REOPEN;
+    case SIGCHLD:
+        return SIG_REAP;
+    default:
+        return SIG_IGNORE;
+    }
+}
+
+/* ---- the end ---- */
+
+static void on_output_closed(void *ctx)
+{
+    (void)ctx;
+}
+
+static void finish(struct run *r)
+{
+    r->phase = PHASE_DONE;
+    log_info("exiting with status %d", r->status);
+    log_set_sink(NULL, NULL);
+    uv_timer_stop(&r->deadline);
+    uv_close((uv_handle_t *)&r->deadline, NULL);
+    signals_stop(r->signals);
+    supervisor_free(r->sup);
+    r->sup = NULL;
+    output_close(r->out, on_output_closed, NULL);
+    output_close(r->err, on_output_closed, NULL);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+    (void)t;
+    log_warn("processes left after %ds: SIGKILL", SWEEP_GRACE_MS / 1000);
+    pid1_signal_all(SIGKILL);
+}
+
+static void on_orphan(void *ctx, pid_t pid, int status)
+{
+    struct run *r = ctx;
+    if (!r->sup || !supervisor_child_exited(r->sup, pid, status))
+        log_debug("reaped orphan %d", (int)pid);
+}
+
+static void reap(struct run *r)
+{
+    if (reaper_reap(on_orphan, r) == -ECHILD && r->phase == PHASE_SWEEPING)
+        finish(r);
+}
+
+/* Every supervised process is down: now whatever they left behind. */
+static void on_all_stopped(void *ctx)
+{
+    struct run *r = ctx;
+    r->phase = PHASE_SWEEPING;
+    uv_timer_stop(&r->deadline);
+    if (pid1_signal_all(SIGTERM) > 0)
+        uv_timer_start(&r->deadline, on_grace_over, SWEEP_GRACE_MS, 0);
+    reap(r);
+}
+
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    log_warn("shutdown_timeout passed: SIGKILL to what is left");
+    supervisor_kill_all(r->sup);
+}
+
+static void begin_shutdown(struct run *r, int status)
+{
+    if (r->phase != PHASE_RUNNING)
+        return;
+    r->phase = PHASE_STOPPING;
+    r->status = status;
+    log_info("shutting down");
+    uv_timer_start(&r->deadline, on_shutdown_timeout, r->cfg->tend.shutdown_timeout_ms, 0);
+    supervisor_shutdown(r->sup, on_all_stopped, r);
+}
+
+static void on_critical(void *ctx, int status)
+{
+    begin_shutdown(ctx, status);
+}
+
+/* ---- events ---- */
+
+static void on_signal(void *ctx, int signo)
+{
+    struct run *r = ctx;
+    switch (action_of(signo)) {
+    case SIG_SHUTDOWN:
+        if (r->phase == PHASE_RUNNING) {
+            begin_shutdown(r, 0);
+        } else if (signo == SIGINT && r->phase == PHASE_STOPPING) {
+            log_warn("interrupted again: SIGKILL to everything");
+            supervisor_kill_all(r->sup);
+        }
+        break;
+    case SIG_RELOAD:
+        log_warn("reload: not supported yet; restart tend to apply a new config");
+        break;
+    case SIG_REOPEN:
+        logfile_reopen_all();
+        break;
+    case SIG_REAP:
+        reap(r);
+        break;
+    case SIG_IGNORE:
+        break;
+    }
+}
+
+static void on_congestion(void *ctx, bool congested)
+{
+    struct run *r = ctx;
+    r->congested += congested ? 1 : -1;
+    if (congested && r->congested == 1)
+        childio_pause_all();
+    else if (!congested && r->congested == 0)
+        childio_resume_all();
+}
+
+static void log_to_stderr(void *ctx, const char *line, size_t len)
+{
+    struct run *r = ctx;
+    output_write(r->err, line, len);
+}
+
+/* ---- the beginning ---- */
+
+static int load(const char *path, struct config **cfg)
+{
+    struct diag_list diags = {0};
+    int r = config_load(path, cfg, &diags);
+    diag_print(&diags, stderr);
+    diag_clear(&diags);
+    return r;
+}
+
+static void name_width(const struct config *c)
+{
+    int width = 4; /* "tend" */
+    for (int i = 0; i < c->nprograms; i++)
+        for (int j = 0; j < c->programs[i].nprocs; j++) {
+            int n = (int)strlen(c->programs[i].procs[j].name);
+            width = n > width ? n : width;
+        }
+    log_set_name_width(width);
+}
+
+static void write_pidfile(const char *path)
+{
+    FILE *f = path ? fopen(path, "we") : NULL;
+    if (path && !f)
+        log_warn("pidfile '%s': %s", path, strerror(errno));
+    if (f) {
+        fprintf(f, "%d\n", (int)getpid());
+        fclose(f);
+    }
+}
+
+static int setup(struct run *r)
+{
+    sigset_t set;
+    int err;
+    uv_loop_init(&r->loop);
+    uv_timer_init(&r->loop, &r->deadline);
+    r->deadline.data = r;
+    r->out = output_open(&r->loop, STDOUT_FILENO, on_congestion, r);
+    r->err = output_open(&r->loop, STDERR_FILENO, on_congestion, r);
+    if (!r->out || !r->err)
+        return -ENOMEM;
+    log_set_sink(log_to_stderr, r);
+    childio_setup(&r->loop, r->out, r->err);
+    sigemptyset(&set);
+    for (int sig = 1; sig < 32; sig++)
+        if (action_of(sig) != SIG_IGNORE)
+            sigaddset(&set, sig);
+    if (!(r->signals = signals_start(&r->loop, &set, on_signal, r, &err))) {
+        log_error("watch signals: %s", uv_strerror(err));
+        return err;
+    }
+    r->sup = supervisor_new(&r->loop, r->cfg, on_critical, r);
+    return r->sup ? 0 : -ENOMEM;
+}
+
+int run_main(const char *path)
+{
+    struct run r = {0};
+    if (load(path, &r.cfg) < 0)
+        return 1;
+    const struct tend_cfg *t = &r.cfg->tend;
+    log_setup(t->loglevel, t->log_format, t->log_timestamps);
+    name_width(r.cfg);
+    if (t->umask >= 0)
+        umask((mode_t)t->umask);
+    if (setup(&r) < 0)
+        return 1;
+    log_info("tend %s as pid %d, config %s", pid1_is_init() ? "is init" : "started",
+             (int)getpid(), path);
+    write_pidfile(t->pidfile);
+    supervisor_start(r.sup);
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r.loop);
+    if (t->pidfile)
+        unlink(t->pidfile);
+    config_free(r.cfg);
+    return r.status;
+}

@@ -1,0 +1,633 @@
+/* supervisor: runs proc_fsm for every process and carries out its actions. */
+#include "supervisor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "backoff.h"
+#include "childio.h"
+#include "log.h"
+#include "pid1.h"
+#include "spawn.h"
+#include "strconv.h"
+
+extern char **environ;
+
+enum { MAX_OBSERVERS = 8 };
+
+struct proc {
+    struct supervisor *sup;
+    const struct program_cfg *prog;
+    const struct proc_cfg *cfg;
+    enum proc_state state;
+    bool wanted_up, failing;
+    pid_t pid;
+    uint64_t started_ms, changed_ms, delay_ms;
+    int failed_starts, restarts, spawns, last_status;
+    struct backoff backoff;
+    char error[256];
+    uv_timer_t timer; /* the phase's: startsecs/ready_timeout, backoff, stopwaitsecs */
+    struct childio_sink *sink;
+};
+
+struct supervisor {
+    uv_loop_t *loop;
+    const struct config *cfg;
+    struct proc **procs; /* in start order */
+    int nprocs;
+    bool stopping, reconciling, changed;
+    supervisor_stopped_cb *stopped;
+    void *stopped_ctx;
+    supervisor_critical_cb *critical;
+    void *critical_ctx;
+    struct { supervisor_observer *cb; void *ctx; } observers[MAX_OBSERVERS];
+    int nobservers;
+    uint32_t rnd;
+};
+
+static void proc_event(struct proc *p, enum proc_event ev);
+static void reconcile(struct supervisor *s);
+
+static uint64_t now_ms(const struct supervisor *s)
+{
+    return uv_now(s->loop);
+}
+
+/* xorshift32: jitter for backoff delays, nothing more. */
+static uint32_t random32(struct supervisor *s)
+{
+    s->rnd ^= s->rnd << 13;
+    s->rnd ^= s->rnd >> 17;
+    s->rnd ^= s->rnd << 5;
+    return s->rnd;
+}
+
+/* ---- order ---- */
+
+/* (group priority, priority): supervisord's order. */
+static int group_priority(const struct config *c, const struct program_cfg *p)
+{
+    for (int i = 0; i < c->ngroups; i++)
+        if (!strcmp(c->groups[i].name, p->group))
+            return c->groups[i].priority;
+    return p->priority;
+}
+
+static bool depends(const struct config *c, const struct program_cfg *a,
+                    const struct program_cfg *b, int depth)
+{
+    for (const char **d = a->depends_on; *d && depth < 64; d++) {
+        const struct program_cfg *dep = config_program(c, *d);
+        if (dep == b || (dep && depends(c, dep, b, depth + 1)))
+            return true;
+    }
+    return false;
+}
+
+/* Whether a starts before b: dependencies first, then by priority, then file order. */
+static bool starts_before(const struct config *c, const struct program_cfg *a,
+                          const struct program_cfg *b)
+{
+    if (depends(c, b, a, 0))
+        return true;
+    if (depends(c, a, b, 0))
+        return false;
+    int ga = group_priority(c, a), gb = group_priority(c, b);
+    if (ga != gb)
+        return ga < gb;
+    if (a->priority != b->priority)
+        return a->priority < b->priority;
+    return a < b;
+}
+
+/* Insertion sort by starts_before (a partial order with ties broken: stable and
+ * fine for the tens of programs a config has). */
+static void sort_procs(struct supervisor *s)
+{
+    for (int i = 1; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        int j = i;
+        for (; j > 0 && p->prog != s->procs[j - 1]->prog &&
+               starts_before(s->cfg, p->prog, s->procs[j - 1]->prog);
+             j--)
+            s->procs[j] = s->procs[j - 1];
+        s->procs[j] = p;
+    }
+}
+
+/* ---- observers and logging ---- */
+
+static void describe_status(int status, char *buf, size_t len)
+{
+    if (WIFSIGNALED(status)) {
+        const char *name = strconv_signal_name(WTERMSIG(status));
+        if (name)
+            snprintf(buf, len, "killed by SIG%s", name);
+        else
+            snprintf(buf, len, "killed by signal %d", WTERMSIG(status));
+    } else {
+        snprintf(buf, len, "exited with status %d", WEXITSTATUS(status));
+    }
+}
+
+static void log_transition(struct proc *p, enum proc_state old)
+{
+    char d[32];
+    switch (p->state) {
+    case PROC_RUNNING:
+        log_info("%s: running, pid %d", p->cfg->name, (int)p->pid);
+        break;
+    case PROC_BACKOFF:
+        strconv_format_duration(p->delay_ms, d, sizeof(d));
+        log_info("%s: restarting in %s", p->cfg->name, d);
+        break;
+    case PROC_FATAL:
+        log_error("%s: gave up after %d failed start%s: %s", p->cfg->name, p->failed_starts,
+                  p->failed_starts == 1 ? "" : "s", p->error);
+        break;
+    case PROC_STOPPED:
+        if (old == PROC_STOPPING)
+            log_info("%s: stopped", p->cfg->name);
+        break;
+    default:
+        break;
+    }
+}
+
+static void set_state(struct proc *p, enum proc_state next)
+{
+    enum proc_state old = p->state;
+    struct supervisor *s = p->sup;
+    if (old == next)
+        return;
+    p->state = next;
+    p->changed_ms = now_ms(s);
+    s->changed = true;
+    if (next == PROC_RUNNING)
+        p->failed_starts = 0;
+    if (next != PROC_STOPPING)
+        p->failing = false;
+    log_transition(p, old);
+    for (int i = 0; i < s->nobservers; i++)
+        s->observers[i].cb(s->observers[i].ctx, p, old);
+}
+
+/* ---- actions ---- */
+
+static const char **child_env(struct proc *p)
+{
+    const struct config *c = p->sup->cfg;
+    size_t n = 0, extra = 4;
+    while (environ[n])
+        n++;
+    for (const char **e = c->tend.env; *e; e++)
+        extra++;
+    for (const char **e = p->cfg->env; *e; e++)
+        extra++;
+    const char **env = calloc(n + extra + 1, sizeof(char *));
+    if (!env)
+        return NULL;
+    memcpy(env, environ, n * sizeof(char *));
+    return env;
+}
+
+/* Sets KEY=value in a NULL-terminated array with room to grow. */
+static void env_put(const char **env, const char *kv)
+{
+    size_t keylen = strcspn(kv, "="), i = 0;
+    for (; env[i]; i++)
+        if (!strncmp(env[i], kv, keylen) && env[i][keylen] == '=')
+            break;
+    env[i] = kv;
+}
+
+static int spawn_child(struct proc *p, struct childio_pipes *pipes)
+{
+    const struct program_cfg *g = p->prog;
+    const char **env = child_env(p);
+    char name[512], group[512];
+    int fds[3], r;
+    if (!env)
+        return snprintf(p->error, sizeof(p->error), "out of memory"), -ENOMEM;
+    for (const char **e = p->sup->cfg->tend.env; *e; e++)
+        env_put(env, *e);
+    for (const char **e = p->cfg->env; *e; e++)
+        env_put(env, *e);
+    /* supervisord's: scripts check these to know they run supervised */
+    env_put(env, "SUPERVISOR_ENABLED=1");
+    snprintf(name, sizeof(name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
+    snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", g->group);
+    env_put(env, name);
+    env_put(env, group);
+    childio_child_fds(pipes, fds);
+    const struct pid1_origin *o = pid1_origin();
+    struct spawn_opts opts = {
+        .argv = p->cfg->argv, .envp = (char *const *)env, .directory = p->cfg->directory,
+        .umask = g->umask, .user = g->user, .uid = g->uid, .gid = g->gid,
+        .fds = {fds[0], fds[1], fds[2]},
+        .nofile = p->sup->cfg->tend.minfds > (long)o->nofile.rlim_cur ? p->sup->cfg->tend.minfds
+                                                                      : (long)o->nofile.rlim_cur,
+    };
+    r = spawn_process(&opts, &p->pid, p->error, sizeof(p->error));
+    free(env);
+    return r;
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm(struct proc *p, uint64_t ms)
+{
+    uv_timer_start(&p->timer, on_timer, ms, 0);
+}
+
+static void do_spawn(struct proc *p)
+{
+    struct childio_pipes pipes;
+    int r;
+    p->failing = false;
+    if (p->cfg->problem) {
+        snprintf(p->error, sizeof(p->error), "%s", p->cfg->problem);
+        return proc_event(p, EV_SPAWN_FAILED);
+    }
+    if (!p->sink && !(p->sink = childio_sink_new(p->prog, p->cfg)))
+        return snprintf(p->error, sizeof(p->error), "out of memory"), proc_event(p, EV_SPAWN_FAILED);
+    if ((r = childio_pipes_open(&pipes, p->prog->redirect_stderr)) < 0) {
+        snprintf(p->error, sizeof(p->error), "pipe: %s", strerror(-r));
+        return proc_event(p, EV_SPAWN_FAILED);
+    }
+    r = spawn_child(p, &pipes);
+    childio_start(p->sink, &pipes);
+    if (r < 0) {
+        log_error("%s: %s", p->cfg->name, p->error);
+        p->pid = 0; /* the failed child exits by itself and is reaped as an orphan */
+        return proc_event(p, EV_SPAWN_FAILED);
+    }
+    if (p->spawns++ > 0)
+        p->restarts++;
+    p->started_ms = now_ms(p->sup);
+    p->error[0] = '\0';
+    log_info("%s: started, pid %d", p->cfg->name, (int)p->pid);
+    /* startsecs passes on a timer (0 too, so READY arrives from the loop, not from here) */
+    arm(p, p->prog->ready == READY_STARTSECS ? p->prog->startsecs_ms : p->prog->ready_timeout_ms);
+}
+
+static void signal_proc(struct proc *p, int sig, bool group)
+{
+    if (p->pid > 0 && kill(group ? -p->pid : p->pid, sig) < 0 && errno != ESRCH)
+        log_warn("%s: send SIG%s: %s", p->cfg->name, strconv_signal_name(sig), strerror(errno));
+}
+
+static void perform(struct proc *p, unsigned actions)
+{
+    if (actions & ACT_DISARM)
+        uv_timer_stop(&p->timer);
+    if (actions & ACT_MARK_FAILING)
+        p->failing = true;
+    if (actions & ACT_SIGNAL_STOP) {
+        signal_proc(p, p->prog->stopsignal, p->prog->stopasgroup);
+        arm(p, p->prog->stopwait_ms);
+    }
+    if (actions & ACT_SIGNAL_KILL)
+        signal_proc(p, SIGKILL, p->prog->killasgroup);
+    if (actions & ACT_ARM_BACKOFF)
+        arm(p, p->delay_ms);
+    if (actions & ACT_SPAWN)
+        do_spawn(p);
+}
+
+/* ---- events ---- */
+
+static void gave_up(struct proc *p)
+{
+    struct supervisor *s = p->sup;
+    p->wanted_up = false;
+    if (!p->prog->critical || s->stopping || !s->critical)
+        return;
+    int st = p->last_status, code = 1;
+    if (st >= 0 && WIFSIGNALED(st))
+        code = 128 + WTERMSIG(st);
+    else if (st >= 0 && WEXITSTATUS(st) != 0)
+        code = WEXITSTATUS(st);
+    log_error("%s: critical program is %s: stopping everything", p->cfg->name,
+              proc_state_name(p->state));
+    s->critical(s->critical_ctx, code);
+}
+
+static void proc_event(struct proc *p, enum proc_event ev)
+{
+    const struct program_cfg *g = p->prog;
+    struct proc_facts f = {
+        .wanted_up = p->wanted_up, .failing = p->failing, .autorestart = g->autorestart,
+        .retry = !p->cfg->problem && (g->startretries < 0 || p->failed_starts < g->startretries),
+    };
+    if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) {
+        int st = p->last_status;
+        f.expected = ev == EV_EXIT && WIFEXITED(st) &&
+                     (g->exitcodes[WEXITSTATUS(st) / 8] & (1 << (WEXITSTATUS(st) % 8)));
+        struct backoff_cfg bc = {g->restart_delay_ms, g->restart_delay_max_ms,
+                                 g->restart_delay_reset_ms};
+        uint64_t up = ev == EV_EXIT ? now_ms(p->sup) - p->started_ms : 0;
+        p->delay_ms = backoff_next(&p->backoff, &bc, up, random32(p->sup));
+        /* a failed spawn always goes through the loop: 10,000 in a row must not recurse */
+        f.delay_zero = p->delay_ms == 0 && ev == EV_EXIT;
+    }
+    struct proc_step st = proc_fsm_step(p->state, ev, &f);
+    if (st.actions & ACT_COUNT_FAILURE) /* before the new state is announced */
+        p->failed_starts++;
+    set_state(p, st.next);
+    perform(p, st.actions);
+    if (p->state == PROC_EXITED || p->state == PROC_FATAL)
+        gave_up(p);
+    reconcile(p->sup);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct proc *p = t->data;
+    bool startsecs = p->state == PROC_STARTING && p->prog->ready == READY_STARTSECS;
+    proc_event(p, startsecs ? EV_READY : EV_TIMEOUT);
+}
+
+bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
+{
+    for (int i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->pid != pid)
+            continue;
+        char why[64];
+        describe_status(status, why, sizeof(why));
+        p->pid = 0;
+        p->last_status = status;
+        if (p->state != PROC_STOPPING)
+            snprintf(p->error, sizeof(p->error), "%s", why);
+        log_info("%s: %s", p->cfg->name, why);
+        proc_event(p, EV_EXIT);
+        return true;
+    }
+    return false;
+}
+
+/* ---- reconciling wanted and actual states ---- */
+
+static bool program_ready(const struct supervisor *s, const struct program_cfg *g)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (s->procs[i]->prog == g && s->procs[i]->state != PROC_RUNNING)
+            return false;
+    return true;
+}
+
+static bool deps_ready(const struct supervisor *s, const struct program_cfg *g)
+{
+    for (const char **d = g->depends_on; *d; d++) {
+        const struct program_cfg *dep = config_program(s->cfg, *d);
+        if (dep && !program_ready(s, dep))
+            return false;
+    }
+    return true;
+}
+
+/* In shutdown, a program stops once every program that must stop before it (its
+ * dependents, and those with a higher priority) has no process left. */
+static bool may_stop(const struct supervisor *s, const struct program_cfg *g)
+{
+    for (int i = 0; i < s->nprocs; i++) {
+        const struct proc *q = s->procs[i];
+        if (q->prog == g || proc_state_is_down(q->state))
+            continue;
+        if (depends(s->cfg, q->prog, g, 0) ||
+            group_priority(s->cfg, q->prog) > group_priority(s->cfg, g) ||
+            (group_priority(s->cfg, q->prog) == group_priority(s->cfg, g) &&
+             q->prog->priority > g->priority))
+            return false;
+    }
+    return true;
+}
+
+static bool all_down(const struct supervisor *s)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (!proc_state_is_down(s->procs[i]->state))
+            return false;
+    return true;
+}
+
+static void reconcile_stop(struct supervisor *s)
+{
+    for (int i = s->nprocs - 1; i >= 0; i--) {
+        struct proc *p = s->procs[i];
+        if (!proc_state_is_down(p->state) && p->state != PROC_STOPPING && may_stop(s, p->prog))
+            proc_event(p, EV_STOP);
+    }
+    if (s->stopped && all_down(s)) {
+        supervisor_stopped_cb *cb = s->stopped;
+        s->stopped = NULL;
+        cb(s->stopped_ctx);
+    }
+}
+
+static void reconcile_start(struct supervisor *s)
+{
+    for (int i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->wanted_up && proc_state_is_down(p->state) && deps_ready(s, p->prog))
+            proc_event(p, EV_START);
+    }
+}
+
+/* Brings actual states towards wanted ones. Events it causes call it again; those
+ * calls return at once and the outer one passes again until nothing changes. */
+static void reconcile(struct supervisor *s)
+{
+    if (s->reconciling)
+        return;
+    s->reconciling = true;
+    do {
+        s->changed = false;
+        if (s->stopping)
+            reconcile_stop(s);
+        else
+            reconcile_start(s);
+    } while (s->changed);
+    s->reconciling = false;
+}
+
+/* ---- the table ---- */
+
+static struct proc *proc_new(struct supervisor *s, const struct program_cfg *g,
+                             const struct proc_cfg *c)
+{
+    struct proc *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->sup = s;
+    p->prog = g;
+    p->cfg = c;
+    p->last_status = -1;
+    p->wanted_up = g->autostart;
+    p->changed_ms = now_ms(s);
+    uv_timer_init(s->loop, &p->timer);
+    p->timer.data = p;
+    return p;
+}
+
+struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
+                                  supervisor_critical_cb *critical, void *ctx)
+{
+    struct supervisor *s = calloc(1, sizeof(*s));
+    int total = 0;
+    if (!s)
+        return NULL;
+    s->loop = loop;
+    s->cfg = cfg;
+    s->critical = critical;
+    s->critical_ctx = ctx;
+    s->rnd = (uint32_t)uv_hrtime() | 1;
+    for (int i = 0; i < cfg->nprograms; i++)
+        total += cfg->programs[i].nprocs;
+    s->procs = calloc((size_t)total + 1, sizeof(*s->procs));
+    for (int i = 0; s->procs && i < cfg->nprograms; i++)
+        for (int j = 0; j < cfg->programs[i].nprocs; j++)
+            if ((s->procs[s->nprocs] = proc_new(s, &cfg->programs[i], &cfg->programs[i].procs[j])))
+                s->nprocs++;
+    sort_procs(s);
+    return s;
+}
+
+void supervisor_start(struct supervisor *s)
+{
+    reconcile(s);
+}
+
+void supervisor_shutdown(struct supervisor *s, supervisor_stopped_cb *cb, void *ctx)
+{
+    s->stopping = true;
+    s->stopped = cb;
+    s->stopped_ctx = ctx;
+    for (int i = 0; i < s->nprocs; i++)
+        s->procs[i]->wanted_up = false;
+    reconcile(s);
+}
+
+void supervisor_kill_all(struct supervisor *s)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (!proc_state_is_down(s->procs[i]->state))
+            proc_event(s->procs[i], EV_KILL);
+}
+
+static void on_proc_closed(uv_handle_t *h)
+{
+    struct proc *p = h->data;
+    childio_sink_unref(p->sink);
+    free(p);
+}
+
+void supervisor_free(struct supervisor *s)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        uv_close((uv_handle_t *)&s->procs[i]->timer, on_proc_closed);
+    free(s->procs);
+    free(s);
+}
+
+void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx)
+{
+    if (s->nobservers < MAX_OBSERVERS) {
+        s->observers[s->nobservers].cb = cb;
+        s->observers[s->nobservers++].ctx = ctx;
+    }
+}
+
+int supervisor_count(const struct supervisor *s)
+{
+    return s->nprocs;
+}
+
+struct proc *supervisor_proc(const struct supervisor *s, int i)
+{
+    return i >= 0 && i < s->nprocs ? s->procs[i] : NULL;
+}
+
+struct proc *supervisor_find(const struct supervisor *s, const char *name)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (!strcmp(s->procs[i]->cfg->name, name))
+            return s->procs[i];
+    return NULL;
+}
+
+const struct config *supervisor_config(const struct supervisor *s)
+{
+    return s->cfg;
+}
+
+const char *proc_name(const struct proc *p)
+{
+    return p->cfg->name;
+}
+
+const struct program_cfg *proc_program(const struct proc *p)
+{
+    return p->prog;
+}
+
+const struct proc_cfg *proc_config(const struct proc *p)
+{
+    return p->cfg;
+}
+
+enum proc_state proc_state(const struct proc *p)
+{
+    return p->state;
+}
+
+pid_t proc_pid(const struct proc *p)
+{
+    return p->pid;
+}
+
+int proc_port(const struct proc *p)
+{
+    return p->cfg->port;
+}
+
+uint64_t proc_uptime_ms(const struct proc *p)
+{
+    return p->pid > 0 ? now_ms(p->sup) - p->started_ms : 0;
+}
+
+uint64_t proc_state_ms(const struct proc *p)
+{
+    return now_ms(p->sup) - p->changed_ms;
+}
+
+int proc_restarts(const struct proc *p)
+{
+    return p->restarts;
+}
+
+int proc_last_status(const struct proc *p)
+{
+    return p->last_status;
+}
+
+const char *proc_error(const struct proc *p)
+{
+    return p->error;
+}
+
+bool proc_wanted_up(const struct proc *p)
+{
+    return p->wanted_up;
+}
+
+struct childio_sink *proc_sink(const struct proc *p)
+{
+    return p->sink;
+}
