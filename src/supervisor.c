@@ -41,6 +41,10 @@ struct supervisor {
     struct proc **procs; /* in start order */
     int nprocs;
     bool stopping, reconciling, changed;
+    /* Calls out (critical, stopped) can start a shutdown or free the supervisor:
+     * they are made from this timer, never from inside an event being handled. */
+    uv_timer_t notify;
+    int critical_status; /* -1: none pending */
     supervisor_stopped_cb *stopped;
     void *stopped_ctx;
     supervisor_critical_cb *critical;
@@ -52,6 +56,7 @@ struct supervisor {
 
 static void proc_event(struct proc *p, enum proc_event ev);
 static void reconcile(struct supervisor *s);
+static bool all_down(const struct supervisor *s);
 
 static uint64_t now_ms(const struct supervisor *s)
 {
@@ -294,13 +299,32 @@ static void perform(struct proc *p, unsigned actions)
     }
     if (actions & ACT_SIGNAL_KILL)
         signal_proc(p, SIGKILL, p->prog->killasgroup);
+    /* Never 0 ms: libuv before 1.45 runs a 0 ms timer started in a timer callback in
+     * the same pass, so a zero-delay loop of failed starts would starve all I/O. */
     if (actions & ACT_ARM_BACKOFF)
-        arm(p, p->delay_ms);
+        arm(p, p->delay_ms ? p->delay_ms : 1);
     if (actions & ACT_SPAWN)
         do_spawn(p);
 }
 
 /* ---- events ---- */
+
+/* Either callback may end with supervisor_free(): nothing touches s after one. */
+static void on_notify(uv_timer_t *t)
+{
+    struct supervisor *s = t->data;
+    if (s->critical_status >= 0 && !s->stopping && s->critical) {
+        int status = s->critical_status;
+        s->critical_status = -1;
+        s->critical(s->critical_ctx, status);
+        return; /* the shutdown it starts notifies again when all is down */
+    }
+    if (s->stopped && all_down(s)) {
+        supervisor_stopped_cb *cb = s->stopped;
+        s->stopped = NULL;
+        cb(s->stopped_ctx);
+    }
+}
 
 static void gave_up(struct proc *p)
 {
@@ -315,7 +339,9 @@ static void gave_up(struct proc *p)
         code = WEXITSTATUS(st);
     log_error("%s: critical program is %s: stopping everything", p->cfg->name,
               proc_state_name(p->state));
-    s->critical(s->critical_ctx, code);
+    if (s->critical_status < 0)
+        s->critical_status = code;
+    uv_timer_start(&s->notify, on_notify, 0, 0);
 }
 
 static void proc_event(struct proc *p, enum proc_event ev)
@@ -424,11 +450,8 @@ static void reconcile_stop(struct supervisor *s)
         if (!proc_state_is_down(p->state) && p->state != PROC_STOPPING && may_stop(s, p->prog))
             proc_event(p, EV_STOP);
     }
-    if (s->stopped && all_down(s)) {
-        supervisor_stopped_cb *cb = s->stopped;
-        s->stopped = NULL;
-        cb(s->stopped_ctx);
-    }
+    if (s->stopped && all_down(s))
+        uv_timer_start(&s->notify, on_notify, 0, 0);
 }
 
 static void reconcile_start(struct supervisor *s)
@@ -487,7 +510,10 @@ struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
     s->cfg = cfg;
     s->critical = critical;
     s->critical_ctx = ctx;
+    s->critical_status = -1;
     s->rnd = (uint32_t)uv_hrtime() | 1;
+    uv_timer_init(loop, &s->notify);
+    s->notify.data = s;
     for (int i = 0; i < cfg->nprograms; i++)
         total += cfg->programs[i].nprocs;
     s->procs = calloc((size_t)total + 1, sizeof(*s->procs));
@@ -528,12 +554,19 @@ static void on_proc_closed(uv_handle_t *h)
     free(p);
 }
 
+static void on_notify_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void supervisor_free(struct supervisor *s)
 {
     for (int i = 0; i < s->nprocs; i++)
         uv_close((uv_handle_t *)&s->procs[i]->timer, on_proc_closed);
     free(s->procs);
-    free(s);
+    s->procs = NULL;
+    s->nprocs = 0;
+    uv_close((uv_handle_t *)&s->notify, on_notify_closed); /* s goes with its handle */
 }
 
 void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx)
