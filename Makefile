@@ -24,7 +24,8 @@ LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwo
            src/expand.c src/envlist.c src/inifile.c src/config.c src/config_program.c \
            src/config_nginx.c src/check.c src/signals.c src/reaper.c src/pid1.c src/spawn.c \
            src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c src/output.c \
-           src/logfile.c src/childio.c src/supervisor.c src/run.c
+           src/logfile.c src/childio.c src/readiness.c src/supervisor.c src/nginx_conf.c \
+           src/nginx.c src/run.c
 TEND_SRC := src/main.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
@@ -36,7 +37,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 all: tend
 
 tend: $(BUILD)/tend
-	$(Q)cp $< $@
+	$(Q)rm -f $@ && cp $< $@
 
 $(BUILD)/tend: $(TEND_OBJ) $(BUILD)/libtend.a
 	@echo "  LD    $@"

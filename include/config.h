@@ -57,6 +57,7 @@ struct program_cfg {
     uint64_t startsecs_ms, stopwait_ms, ready_timeout_ms;
     uint64_t restart_delay_ms, restart_delay_max_ms, restart_delay_reset_ms;
     int startretries; /* -1: unlimited */
+    bool kill_group_on_exit; /* nginx: its workers must not outlive the master */
     uint8_t exitcodes[32]; /* bitmap of expected exit statuses */
     int stopsignal;
     const char *user; /* NULL: run as tend's user */
@@ -95,6 +96,7 @@ struct nginx_cfg {
     const char *config;  /* the generated file */
     const char *program; /* the [program:x] that runs nginx */
     bool defined_program; /* tend added that program */
+    bool access_log;      /* full mode: nginx's access log to stdout */
     const char *file;
     int line;
 };

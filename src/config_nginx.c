@@ -16,6 +16,7 @@ const struct key_def config_nginx_keys[] = {
     {"mode", KT_CUSTOM},
     {"config", KT_STR, NGINX(config)},
     {"program", KT_STR, NGINX(program)},
+    {"access_log", KT_BOOL, NGINX(access_log)},
     {NULL},
 };
 
@@ -93,6 +94,7 @@ int config_load_nginx(struct loader *L, struct ini_section *s)
     n->listen = arena_printf(L->a, "%d", n->listen_port);
     n->config = default_config(L->a);
     n->program = "nginx";
+    n->access_log = true;
     n->file = s->file;
     n->line = s->line;
     config_check_keys(L, s, config_nginx_keys);
@@ -171,5 +173,8 @@ int config_define_nginx_program(struct loader *L)
         return -EINVAL;
     if (!config_program(L->c, n->program))
         define_program(L, n);
+    struct program_cfg *p = (struct program_cfg *)config_program(L->c, n->program);
+    if (p) /* a master that dies leaves workers holding the port */
+        p->kill_group_on_exit = true;
     return 0;
 }

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "log.h"
 #include "logfile.h"
+#include "nginx.h"
 #include "output.h"
 #include "pid1.h"
 #include "reaper.h"
@@ -32,6 +33,7 @@ struct run {
     uv_loop_t loop;
     struct config *cfg;
     struct supervisor *sup;
+    struct nginx *nginx; /* with an [nginx] section */
     struct signals *signals;
     struct output *out, *err;
     uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
@@ -72,6 +74,8 @@ static void finish(struct run *r)
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     signals_stop(r->signals);
+    nginx_free(r->nginx);
+    r->nginx = NULL;
     supervisor_free(r->sup);
     r->sup = NULL;
     output_close(r->out, on_output_closed, NULL);
@@ -88,8 +92,11 @@ static void on_grace_over(uv_timer_t *t)
 static void on_orphan(void *ctx, pid_t pid, int status)
 {
     struct run *r = ctx;
-    if (!r->sup || !supervisor_child_exited(r->sup, pid, status))
-        log_debug("reaped orphan %d", (int)pid);
+    if (r->sup && supervisor_child_exited(r->sup, pid, status))
+        return;
+    if (nginx_child_exited(r->nginx, pid, status))
+        return;
+    log_debug("reaped orphan %d", (int)pid);
 }
 
 static void reap(struct run *r)
@@ -231,7 +238,11 @@ static int setup(struct run *r)
         return err;
     }
     r->sup = supervisor_new(&r->loop, r->cfg, on_critical, r);
-    return r->sup ? 0 : -ENOMEM;
+    if (!r->sup)
+        return -ENOMEM;
+    if (r->cfg->nginx && !(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
+        return -ENOMEM;
+    return 0;
 }
 
 int run_main(const char *path)

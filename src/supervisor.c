@@ -13,6 +13,7 @@
 #include "childio.h"
 #include "log.h"
 #include "pid1.h"
+#include "readiness.h"
 #include "spawn.h"
 #include "strconv.h"
 
@@ -32,6 +33,7 @@ struct proc {
     struct backoff backoff;
     char error[256];
     uv_timer_t timer; /* the phase's: startsecs/ready_timeout, backoff, stopwaitsecs */
+    struct probe *probe; /* ready = tcp or http, while STARTING */
     struct childio_sink *sink;
 };
 
@@ -250,6 +252,25 @@ static void arm(struct proc *p, uint64_t ms)
     uv_timer_start(&p->timer, on_timer, ms, 0);
 }
 
+static void on_probe_ready(void *ctx)
+{
+    proc_event(ctx, EV_READY);
+}
+
+/* startsecs passes on a timer (0 too, so that READY comes from the loop, not from
+ * inside the spawn); a probe or READY=1 has ready_timeout as its deadline. */
+static void watch_readiness(struct proc *p)
+{
+    const struct program_cfg *g = p->prog;
+    if (g->ready == READY_STARTSECS)
+        return arm(p, g->startsecs_ms);
+    if (g->ready == READY_TCP || g->ready == READY_HTTP)
+        p->probe = probe_start(p->sup->loop, g->ready, p->cfg->port, g->ready_path,
+                               on_probe_ready, p);
+    if (g->ready_timeout_ms)
+        arm(p, g->ready_timeout_ms);
+}
+
 static void do_spawn(struct proc *p)
 {
     struct childio_pipes pipes;
@@ -277,8 +298,7 @@ static void do_spawn(struct proc *p)
     p->started_ms = now_ms(p->sup);
     p->error[0] = '\0';
     log_info("%s: started, pid %d", p->cfg->name, (int)p->pid);
-    /* startsecs passes on a timer (0 too, so READY arrives from the loop, not from here) */
-    arm(p, p->prog->ready == READY_STARTSECS ? p->prog->startsecs_ms : p->prog->ready_timeout_ms);
+    watch_readiness(p);
 }
 
 static void signal_proc(struct proc *p, int sig, bool group)
@@ -289,8 +309,11 @@ static void signal_proc(struct proc *p, int sig, bool group)
 
 static void perform(struct proc *p, unsigned actions)
 {
-    if (actions & ACT_DISARM)
+    if (actions & ACT_DISARM) {
         uv_timer_stop(&p->timer);
+        probe_stop(p->probe);
+        p->probe = NULL;
+    }
     if (actions & ACT_MARK_FAILING)
         p->failing = true;
     if (actions & ACT_SIGNAL_STOP) {
@@ -387,6 +410,8 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
             continue;
         char why[64];
         describe_status(status, why, sizeof(why));
+        if (p->prog->kill_group_on_exit) /* e.g. nginx workers holding the port */
+            kill(-pid, SIGKILL);
         p->pid = 0;
         p->last_status = status;
         if (p->state != PROC_STOPPING)
@@ -550,6 +575,7 @@ void supervisor_kill_all(struct supervisor *s)
 static void on_proc_closed(uv_handle_t *h)
 {
     struct proc *p = h->data;
+    probe_stop(p->probe);
     childio_sink_unref(p->sink);
     free(p);
 }

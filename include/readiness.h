@@ -1,0 +1,21 @@
+/* readiness: is a process ready yet? `tcp` connects to 127.0.0.1:PORT, `http`
+ * sends GET PATH and wants a 2xx or 3xx answer. Attempts repeat with a growing
+ * pause (50 ms up to 1 s) until one succeeds or the probe is stopped; the
+ * caller owns the deadline (ready_timeout). All on the loop, never blocking. */
+#ifndef TEND_READINESS_H
+#define TEND_READINESS_H
+
+#include <uv.h>
+
+#include "config.h"
+
+struct probe;
+typedef void probe_ready_cb(void *ctx);
+
+/* Starts probing; cb runs once, when ready. path is used for READY_HTTP. */
+struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const char *path,
+                          probe_ready_cb *cb, void *ctx);
+/* Stops probing; the probe frees itself once its handles are closed. NULL is fine. */
+void probe_stop(struct probe *p);
+
+#endif

@@ -1,0 +1,606 @@
+/* nginx: decides what nginx's upstream should be and brings nginx there. */
+#include "nginx.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "nginx_conf.h"
+#include "spawn.h"
+
+extern char **environ;
+
+enum {
+    GRACE_MS = 1000,        /* not ready for this long: out of the upstream */
+    QUIET_MS = 250,         /* a burst of changes ends after this long without one */
+    MAX_WAIT_MS = 2000,     /* ...or this long after its first change */
+    POLL_MS = 50,           /* while confirming a reload */
+    CONFIRM_MS = 5000,      /* new workers must appear within this */
+    CHECK_MS = 10000,       /* nginx -t must finish within this */
+    OLD_WORKERS_MS = 15000, /* worker_shutdown_timeout is 10 s */
+    MAX_PIDS = 256,
+};
+
+enum phase { IDLE, CHECKING, CONFIRMING };
+
+struct names {
+    char **v;
+    int n;
+};
+
+struct drain {
+    struct names names;
+    nginx_drained_cb *cb;
+    void *ctx;
+    bool waiting;              /* the reload without them took; old workers still run */
+    pid_t old[MAX_PIDS];       /* nginx's workers from before that reload */
+    int nold;
+    uint64_t deadline;
+    struct drain *next;
+};
+
+struct nginx {
+    uv_loop_t *loop;
+    struct supervisor *sup;
+    const struct config *cfg;
+    uv_timer_t coalesce, grace, poll;
+    enum phase phase;
+    bool pending;       /* a change arrived while busy, or is being coalesced */
+    uint64_t first_change;
+    char *applied, *candidate; /* the text nginx has, and the one being applied */
+    struct names in, cand_in;  /* which processes each of them includes */
+    struct names draining;     /* removed on purpose (stop, scale down, rolling restart) */
+    struct drain *drains;
+    pid_t check_pid;
+    int check_fd;
+    uint64_t deadline;
+    pid_t old[MAX_PIDS]; /* the master's workers before SIGHUP */
+    int nold;
+    char error[2048];
+};
+
+static void request(struct nginx *n);
+
+/* ---- small sets of names ---- */
+
+static bool has(const struct names *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], name))
+            return true;
+    return false;
+}
+
+static void add(struct names *s, const char *name)
+{
+    char **v = has(s, name) ? NULL : realloc(s->v, sizeof(char *) * (size_t)(s->n + 1));
+    if (v && (v[s->n] = strdup(name))) {
+        s->v = v;
+        s->n++;
+    } else if (v) {
+        s->v = v;
+    }
+}
+
+static void del(struct names *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->v[i], name)) {
+            free(s->v[i]);
+            s->v[i] = s->v[--s->n];
+            return;
+        }
+}
+
+static void clear(struct names *s)
+{
+    for (int i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+static void take(struct names *dst, struct names *src)
+{
+    clear(dst);
+    *dst = *src;
+    *src = (struct names){0};
+}
+
+/* ---- what the upstream should be ---- */
+
+static bool upstream_program(const struct config *c, const struct program_cfg *p)
+{
+    for (int i = 0; i < c->nginx->nroutes; i++)
+        if (!strcmp(c->nginx->routes[i].program, p->name))
+            return true;
+    return false;
+}
+
+/* Whether p belongs in the upstream now; *recheck gets the ms until that may change. */
+static bool wanted(const struct nginx *n, struct proc *p, uint64_t *recheck)
+{
+    enum proc_state st = proc_state(p);
+    if (has(&n->draining, proc_name(p)))
+        return false;
+    if (st == PROC_RUNNING)
+        return true;
+    if (!has(&n->in, proc_name(p)) || proc_state_is_down(st) || proc_state_ms(p) >= GRACE_MS)
+        return false;
+    uint64_t left = GRACE_MS - proc_state_ms(p); /* a quick restart: nginx retries meanwhile */
+    if (left < *recheck)
+        *recheck = left;
+    return true;
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
+/* Renders the wanted upstream; fills names with the processes it includes. */
+static char *render(struct nginx *n, struct names *names, uint64_t *recheck)
+{
+    const struct config *c = n->cfg;
+    int count = supervisor_count(n->sup), np = 0;
+    int *ports = calloc((size_t)count + 1, sizeof(int));
+    struct nginx_pool *pools = calloc((size_t)c->nginx->nroutes + 1, sizeof(*pools));
+    char *text = NULL;
+    if (!ports || !pools)
+        goto out;
+    for (int r = 0; r < c->nginx->nroutes; r++) {
+        struct nginx_pool *pool = &pools[r];
+        pool->program = c->nginx->routes[r].program;
+        pool->ports = ports + np;
+        for (int i = 0; i < count; i++) {
+            struct proc *p = supervisor_proc(n->sup, i);
+            if (strcmp(proc_program(p)->name, pool->program) || !wanted(n, p, recheck))
+                continue;
+            ports[np++] = proc_port(p);
+            pool->nports++;
+            add(names, proc_name(p));
+        }
+        qsort(ports + np - pool->nports, (size_t)pool->nports, sizeof(int), cmp_int);
+    }
+    text = nginx_conf_render(c, pools, c->nginx->nroutes);
+out:
+    free(ports);
+    free(pools);
+    return text;
+}
+
+/* ---- files ---- */
+
+static int write_file(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
+    if (fd < 0)
+        return -errno;
+    size_t len = strlen(text);
+    for (size_t off = 0; off < len && r == 0;) {
+        ssize_t w = write(fd, text + off, len - off);
+        if (w < 0 && errno != EINTR)
+            r = -errno;
+        else if (w > 0)
+            off += (size_t)w;
+    }
+    if (close(fd) < 0 && r == 0)
+        r = -errno;
+    return r;
+}
+
+static void tmp_path(const struct nginx *n, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.new", n->cfg->nginx->config);
+}
+
+/* rename() is atomic; a bind-mounted file cannot be replaced (EBUSY): write it in place. */
+static int install(const struct nginx *n, const char *tmp)
+{
+    const char *path = n->cfg->nginx->config;
+    if (rename(tmp, path) == 0)
+        return 0;
+    if (errno != EBUSY && errno != EXDEV)
+        return -errno;
+    int r = write_file(path, n->candidate);
+    unlink(tmp);
+    return r;
+}
+
+/* ---- the nginx program ---- */
+
+static struct proc *master(const struct nginx *n)
+{
+    for (int i = 0; i < supervisor_count(n->sup); i++) {
+        struct proc *p = supervisor_proc(n->sup, i);
+        if (!strcmp(proc_program(p)->name, n->cfg->nginx->program))
+            return p;
+    }
+    return NULL;
+}
+
+static int workers(pid_t pid, pid_t *out, int max)
+{
+    char path[64];
+    int count = 0;
+    snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+    FILE *f = fopen(path, "re");
+    for (int w; f && count < max && fscanf(f, "%d", &w) == 1;)
+        out[count++] = w;
+    if (f)
+        fclose(f);
+    return count;
+}
+
+static bool alive(pid_t pid)
+{
+    return kill(pid, 0) == 0;
+}
+
+/* ---- drains ---- */
+
+static void finish_drain(struct nginx *n, struct drain *d, int err)
+{
+    for (struct drain **p = &n->drains; *p; p = &(*p)->next)
+        if (*p == d) {
+            *p = d->next;
+            break;
+        }
+    nginx_drained_cb *cb = d->cb;
+    void *ctx = d->ctx;
+    clear(&d->names);
+    free(d);
+    cb(ctx, err);
+}
+
+static bool excluded(const struct nginx *n, const struct drain *d)
+{
+    for (int i = 0; i < d->names.n; i++)
+        if (has(&n->in, d->names.v[i]))
+            return false;
+    return true;
+}
+
+/* After a change went live: drains it completed wait for the old workers. */
+static void advance_drains(struct nginx *n, const pid_t *old, int nold)
+{
+    for (struct drain *d = n->drains, *next; d; d = next) {
+        next = d->next;
+        if (d->waiting || !excluded(n, d))
+            continue;
+        d->waiting = true;
+        d->nold = nold;
+        memcpy(d->old, old, sizeof(pid_t) * (size_t)nold);
+        d->deadline = uv_now(n->loop) + OLD_WORKERS_MS;
+    }
+}
+
+static void check_drains(struct nginx *n)
+{
+    for (struct drain *d = n->drains, *next; d; d = next) {
+        next = d->next;
+        if (!d->waiting)
+            continue;
+        int left = 0;
+        for (int i = 0; i < d->nold; i++)
+            left += alive(d->old[i]);
+        if (left == 0 || uv_now(n->loop) >= d->deadline)
+            finish_drain(n, d, 0);
+    }
+}
+
+/* ---- applying a change ---- */
+
+static void fail(struct nginx *n, const char *fmt, const char *detail)
+{
+    snprintf(n->error, sizeof(n->error), fmt, detail);
+    log_error("nginx: %s", n->error);
+    free(n->candidate);
+    n->candidate = NULL;
+    clear(&n->cand_in);
+    n->phase = IDLE;
+    for (struct drain *d = n->drains, *next; d; d = next) { /* no reload: say so */
+        next = d->next;
+        if (!d->waiting)
+            finish_drain(n, d, -EIO);
+    }
+}
+
+static void on_poll(uv_timer_t *t);
+
+static void went_live(struct nginx *n)
+{
+    free(n->applied);
+    n->applied = n->candidate;
+    n->candidate = NULL;
+    take(&n->in, &n->cand_in);
+    n->error[0] = '\0';
+    n->phase = IDLE;
+    advance_drains(n, n->old, n->nold);
+    check_drains(n);
+    if (n->drains)
+        uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
+    if (n->pending)
+        request(n);
+}
+
+static void on_poll(uv_timer_t *t)
+{
+    struct nginx *n = t->data;
+    struct proc *m = master(n);
+    if (n->phase == CONFIRMING) {
+        pid_t now[MAX_PIDS];
+        int count = m && proc_pid(m) > 0 ? workers(proc_pid(m), now, MAX_PIDS) : 0;
+        for (int i = 0; i < count && n->phase == CONFIRMING; i++) {
+            bool old = false;
+            for (int j = 0; j < n->nold; j++)
+                old |= now[i] == n->old[j];
+            if (!old)
+                went_live(n);
+        }
+        if (n->phase == CONFIRMING && uv_now(n->loop) >= n->deadline)
+            fail(n, "no new workers after SIGHUP: the reload did not take%s", "");
+    }
+    if (n->phase == CHECKING && uv_now(n->loop) >= n->deadline) {
+        kill(n->check_pid, SIGKILL);
+        fail(n, "'nginx -t' did not finish%s", "");
+    }
+    check_drains(n);
+    if (n->phase != IDLE || n->drains)
+        uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
+}
+
+static void reload(struct nginx *n)
+{
+    char tmp[4096];
+    struct proc *m = master(n);
+    tmp_path(n, tmp, sizeof(tmp));
+    int r = install(n, tmp);
+    if (r < 0)
+        return fail(n, "install the new config: %s", strerror(-r));
+    if (!m || proc_pid(m) <= 0) {
+        n->nold = 0;
+        return went_live(n); /* nginx reads it when it starts */
+    }
+    /* A master still STARTING may have read the old file: it gets the SIGHUP too (its
+     * handlers are set up before it reads its config, long before nginx -t is done). */
+    n->nold = workers(proc_pid(m), n->old, MAX_PIDS);
+    if (kill(proc_pid(m), SIGHUP) < 0)
+        return fail(n, "SIGHUP nginx: %s", strerror(errno));
+    n->phase = CONFIRMING;
+    n->deadline = uv_now(n->loop) + CONFIRM_MS;
+    uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
+}
+
+/* nginx -t, run as the master runs: its argv and user, the candidate as -c. */
+static int check(struct nginx *n, const char *tmp)
+{
+    const struct program_cfg *p = config_program(n->cfg, n->cfg->nginx->program);
+    const struct proc_cfg *c = &p->procs[0];
+    int argc = 0, fds[2];
+    while (c->argv[argc])
+        argc++;
+    char **argv = calloc((size_t)argc + 4, sizeof(char *));
+    if (!argv || pipe2(fds, O_CLOEXEC) < 0)
+        return free(argv), -errno;
+    bool has_c = false;
+    for (int i = 0; i < argc; i++) {
+        argv[i] = c->argv[i];
+        if (i > 0 && !strcmp(c->argv[i - 1], "-c"))
+            argv[i] = (char *)tmp, has_c = true;
+    }
+    if (!has_c)
+        argv[argc++] = "-c", argv[argc++] = (char *)tmp;
+    argv[argc++] = "-t";
+    struct spawn_opts o = {.argv = argv, .envp = environ, .directory = c->directory, .umask = -1,
+                           .user = p->user, .uid = p->uid, .gid = p->gid, .fds = {-1, fds[1], fds[1]}};
+    char err[512];
+    int r = spawn_process(&o, &n->check_pid, err, sizeof(err));
+    free(argv);
+    close(fds[1]);
+    if (r < 0) {
+        close(fds[0]);
+        snprintf(n->error, sizeof(n->error), "%s", err);
+        return r;
+    }
+    n->check_fd = fds[0];
+    return 0;
+}
+
+static void on_grace(uv_timer_t *t)
+{
+    request(t->data);
+}
+
+static void apply(struct nginx *n)
+{
+    char tmp[4096];
+    uint64_t recheck = UINT64_MAX;
+    n->pending = false;
+    n->candidate = render(n, &n->cand_in, &recheck);
+    if (recheck != UINT64_MAX) /* a worker's second without being ready may run out */
+        uv_timer_start(&n->grace, on_grace, recheck + 1, 0);
+    if (!n->candidate)
+        return fail(n, "render the config: %s", "out of memory");
+    if (n->applied && !strcmp(n->candidate, n->applied)) {
+        went_live(n); /* nothing to do, but drains waiting on it may go on */
+        return;
+    }
+    tmp_path(n, tmp, sizeof(tmp));
+    int r = write_file(tmp, n->candidate);
+    if (r < 0)
+        return fail(n, "write the new config: %s", strerror(-r));
+    struct proc *m = master(n);
+    if (!m || proc_pid(m) <= 0)
+        return reload(n); /* nginx is not running: it checks the file when it starts */
+    if (check(n, tmp) < 0)
+        return fail(n, "%s", n->error);
+    n->phase = CHECKING;
+    n->deadline = uv_now(n->loop) + CHECK_MS;
+    uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
+}
+
+static void on_coalesced(uv_timer_t *t)
+{
+    struct nginx *n = t->data;
+    if (n->phase == IDLE)
+        apply(n);
+}
+
+/* Something changed: apply it once the burst is over (or at once when nginx is not
+ * running yet, so that it starts with every ready worker). */
+static void request(struct nginx *n)
+{
+    uint64_t now = uv_now(n->loop);
+    struct proc *m = master(n);
+    if (n->phase != IDLE) {
+        n->pending = true;
+        return;
+    }
+    if (!m || proc_pid(m) <= 0) {
+        apply(n);
+        return;
+    }
+    if (!n->pending)
+        n->first_change = now;
+    n->pending = true;
+    uint64_t wait = n->first_change + MAX_WAIT_MS - now;
+    uv_timer_start(&n->coalesce, on_coalesced, wait < QUIET_MS ? wait : QUIET_MS, 0);
+}
+
+bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
+{
+    if (!n || pid != n->check_pid || n->phase != CHECKING)
+        return false;
+    char msg[1500] = "";
+    ssize_t got = read(n->check_fd, msg, sizeof(msg) - 1); /* it wrote, then exited */
+    msg[got > 0 ? got : 0] = '\0';
+    close(n->check_fd);
+    n->check_pid = 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return reload(n), true;
+    char tmp[4096];
+    tmp_path(n, tmp, sizeof(tmp));
+    unlink(tmp);
+    msg[strcspn(msg, "\n")] = '\0'; /* the first line names the problem */
+    fail(n, "nginx rejected the generated config, which did not go live: %s", msg);
+    return true;
+}
+
+static void on_change(void *ctx, struct proc *p, enum proc_state old)
+{
+    struct nginx *n = ctx;
+    (void)old;
+    if (upstream_program(n->cfg, proc_program(p)) || p == master(n))
+        request(n);
+}
+
+/* ---- public ---- */
+
+static void names_of(struct names *s, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        add(s, names[i]);
+}
+
+void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
+                 void *ctx)
+{
+    struct drain *d = calloc(1, sizeof(*d));
+    if (!d) {
+        cb(ctx, -ENOMEM);
+        return;
+    }
+    names_of(&d->names, names, count);
+    names_of(&n->draining, names, count);
+    d->cb = cb;
+    d->ctx = ctx;
+    d->next = n->drains;
+    n->drains = d;
+    request(n);
+}
+
+void nginx_undrain(struct nginx *n, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        del(&n->draining, names[i]);
+    request(n);
+}
+
+const char *nginx_text(const struct nginx *n)
+{
+    return n->applied ? n->applied : "";
+}
+
+const char *nginx_error(const struct nginx *n)
+{
+    return n->error;
+}
+
+static int make_dirs(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct config *cfg)
+{
+    char run[4096];
+    struct nginx *n = calloc(1, sizeof(*n));
+    if (!n)
+        return NULL;
+    n->loop = loop;
+    n->sup = sup;
+    n->cfg = cfg;
+    n->check_fd = -1;
+    uv_timer_init(loop, &n->coalesce);
+    uv_timer_init(loop, &n->grace);
+    uv_timer_init(loop, &n->poll);
+    n->coalesce.data = n->grace.data = n->poll.data = n;
+    nginx_conf_rundir(cfg, run, sizeof(run));
+    int r = make_dirs(run);
+    if (r < 0)
+        log_error("nginx: create '%s': %s", run, strerror(-r));
+    supervisor_observe(sup, on_change, n);
+    apply(n); /* the file exists before nginx starts */
+    return n;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct nginx *n = h->data;
+    if (h == (uv_handle_t *)&n->poll)
+        free(n);
+}
+
+void nginx_free(struct nginx *n)
+{
+    if (!n)
+        return;
+    while (n->drains)
+        finish_drain(n, n->drains, -ECANCELED);
+    if (n->check_fd >= 0)
+        close(n->check_fd);
+    free(n->applied);
+    free(n->candidate);
+    clear(&n->in);
+    clear(&n->cand_in);
+    clear(&n->draining);
+    uv_close((uv_handle_t *)&n->coalesce, NULL);
+    uv_close((uv_handle_t *)&n->grace, NULL);
+    uv_close((uv_handle_t *)&n->poll, on_closed); /* closed last: n goes with it */
+}

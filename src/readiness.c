@@ -1,0 +1,157 @@
+/* readiness: a connect (and for http a request) per attempt, a timer between. */
+#include "readiness.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { FIRST_PAUSE_MS = 50, MAX_PAUSE_MS = 1000, ATTEMPT_MS = 2000 };
+
+struct probe {
+    uv_loop_t *loop;
+    enum ready_kind kind;
+    int port, open;
+    char request[512];
+    probe_ready_cb *cb;
+    void *ctx;
+    uv_timer_t timer; /* the pause between attempts, and each attempt's deadline */
+    uv_tcp_t tcp;
+    uv_connect_t connect;
+    uv_write_t write;
+    char reply[64]; /* enough for "HTTP/1.1 200" */
+    size_t got;
+    unsigned pause;
+    bool connecting, stopped;
+};
+
+static void attempt(uv_timer_t *t);
+
+static void on_closed(uv_handle_t *h)
+{
+    struct probe *p = h->data;
+    if (--p->open == 0 && p->stopped)
+        free(p);
+}
+
+static void end_attempt(struct probe *p)
+{
+    if (p->connecting) {
+        p->connecting = false;
+        uv_close((uv_handle_t *)&p->tcp, on_closed);
+    }
+}
+
+static void retry(struct probe *p)
+{
+    end_attempt(p);
+    uv_timer_start(&p->timer, attempt, p->pause, 0);
+    p->pause = p->pause * 2 > MAX_PAUSE_MS ? MAX_PAUSE_MS : p->pause * 2;
+}
+
+static void ready(struct probe *p)
+{
+    end_attempt(p);
+    uv_timer_stop(&p->timer);
+    p->cb(p->ctx);
+}
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+    struct probe *p = h->data;
+    (void)size;
+    *buf = uv_buf_init(p->reply + p->got, (unsigned)(sizeof(p->reply) - 1 - p->got));
+}
+
+/* "HTTP/1.x NNN": ready on 2xx and 3xx. */
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct probe *p = s->data;
+    (void)buf;
+    if (n > 0)
+        p->got += (size_t)n;
+    p->reply[p->got] = '\0';
+    const char *sp = strchr(p->reply, ' ');
+    if (sp && strlen(sp) >= 4)
+        return sp[1] == '2' || sp[1] == '3' ? ready(p) : retry(p);
+    if (n < 0 || p->got == sizeof(p->reply) - 1)
+        retry(p);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct probe *p = w->data;
+    if (status < 0) {
+        if (status != UV_ECANCELED)
+            retry(p);
+        return;
+    }
+    uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
+}
+
+static void on_connect(uv_connect_t *c, int status)
+{
+    struct probe *p = c->data;
+    if (status == UV_ECANCELED)
+        return;
+    if (status < 0)
+        return retry(p);
+    if (p->kind == READY_TCP)
+        return ready(p);
+    uv_buf_t b = uv_buf_init(p->request, (unsigned)strlen(p->request));
+    p->write.data = p;
+    if (uv_write(&p->write, (uv_stream_t *)&p->tcp, &b, 1, on_written) < 0)
+        retry(p);
+}
+
+static void on_attempt_timeout(uv_timer_t *t)
+{
+    retry(t->data); /* a listener that accepts but never answers */
+}
+
+static void attempt(uv_timer_t *t)
+{
+    struct probe *p = t->data;
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", p->port, &addr);
+    p->got = 0;
+    uv_tcp_init(p->loop, &p->tcp);
+    p->tcp.data = p;
+    p->open++;
+    p->connecting = true;
+    p->connect.data = p;
+    if (uv_tcp_connect(&p->connect, &p->tcp, (struct sockaddr *)&addr, on_connect) < 0)
+        return retry(p);
+    uv_timer_start(&p->timer, on_attempt_timeout, ATTEMPT_MS, 0);
+}
+
+struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const char *path,
+                          probe_ready_cb *cb, void *ctx)
+{
+    struct probe *p = calloc(1, sizeof(*p));
+    if (!p)
+        return NULL;
+    p->loop = loop;
+    p->kind = kind;
+    p->port = port;
+    p->cb = cb;
+    p->ctx = ctx;
+    p->pause = FIRST_PAUSE_MS;
+    snprintf(p->request, sizeof(p->request),
+             "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: tend\r\nConnection: close\r\n\r\n",
+             path ? path : "/", port);
+    uv_timer_init(loop, &p->timer);
+    p->timer.data = p;
+    p->open = 1;
+    uv_timer_start(&p->timer, attempt, 0, 0);
+    return p;
+}
+
+void probe_stop(struct probe *p)
+{
+    if (!p)
+        return;
+    p->stopped = true;
+    end_attempt(p);
+    uv_close((uv_handle_t *)&p->timer, on_closed);
+}
