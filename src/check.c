@@ -3,10 +3,12 @@
 
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "diag.h"
+#include "nginx_conf.h"
 #include "shellwords.h"
 
 static void print_argv(char *const *argv)
@@ -49,6 +51,22 @@ static void print_table(const struct config *c)
             print_process(&c->programs[i], &c->programs[i].procs[j], width);
 }
 
+/* The nginx config tend would write once every worker is ready. */
+static void print_nginx(const struct config *c)
+{
+    struct nginx_pool pools[64];
+    int ports[4096], used = 0, n = c->nginx->nroutes < 64 ? c->nginx->nroutes : 64;
+    for (int r = 0; r < n; r++) {
+        const struct program_cfg *p = config_program(c, c->nginx->routes[r].program);
+        pools[r] = (struct nginx_pool){.program = p->name, .ports = ports + used};
+        for (int i = 0; i < p->nprocs && used < 4096; i++, used++, pools[r].nports++)
+            ports[used] = p->procs[i].port;
+    }
+    char *text = nginx_conf_render(c, pools, n);
+    printf("\n# %s, with every worker ready:\n%s", c->nginx->config, text ? text : "");
+    free(text);
+}
+
 static int usage(void)
 {
     fputs("usage: tend check [-c FILE] [--strict]\n", stderr);
@@ -86,6 +104,8 @@ int check_main(int argc, char **argv)
         return 1;
     }
     print_table(c);
+    if (c->nginx)
+        print_nginx(c);
     fprintf(stderr, "%s: ok, %d warning(s)\n", path, diag_warnings(&diags));
     config_free(c);
     diag_clear(&diags);

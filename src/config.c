@@ -234,9 +234,10 @@ char *config_expand(struct loader *L, const struct ini_entry *e, const struct ex
                     int nvars, const char **problem)
 {
     struct expand_var all[16];
-    char *here = arena_strdup(L->a, e->file), *out;
+    char *dir = dirname(arena_strdup(L->a, e->file)), *out, real[PATH_MAX];
     int n = 0;
-    all[n++] = (struct expand_var){.name = "here", .str = dirname(here)};
+    /* absolute, as supervisord's: a relative one would depend on tend's cwd */
+    all[n++] = (struct expand_var){.name = "here", .str = realpath(dir, real) ? real : dir};
     all[n++] = (struct expand_var){.name = "host_node_name", .str = L->hostname};
     for (int i = 0; i < nvars && n < 16; i++)
         all[n++] = vars[i];

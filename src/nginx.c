@@ -362,7 +362,7 @@ static void reload(struct nginx *n)
     char tmp[4096];
     struct proc *m = master(n);
     tmp_path(n, tmp, sizeof(tmp));
-    int r = install(n, tmp);
+    int r = n->cfg->nginx->mode == NGINX_FULL ? install(n, tmp) : 0; /* include: in place */
     if (r < 0)
         return fail(n, "install the new config: %s", strerror(-r));
     if (!m || proc_pid(m) <= 0) {
@@ -379,9 +379,12 @@ static void reload(struct nginx *n)
     uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
 }
 
-/* nginx -t, run as the master runs: its argv and user, the candidate as -c. */
+/* nginx -t, run as the master runs: its argv and user. In full mode the candidate
+ * is the -c file; in include mode it is already where the user's nginx.conf
+ * includes it. */
 static int check(struct nginx *n, const char *tmp)
 {
+    bool full = n->cfg->nginx->mode == NGINX_FULL;
     const struct program_cfg *p = config_program(n->cfg, n->cfg->nginx->program);
     const struct proc_cfg *c = &p->procs[0];
     int argc = 0, fds[2];
@@ -393,10 +396,10 @@ static int check(struct nginx *n, const char *tmp)
     bool has_c = false;
     for (int i = 0; i < argc; i++) {
         argv[i] = c->argv[i];
-        if (i > 0 && !strcmp(c->argv[i - 1], "-c"))
+        if (full && i > 0 && !strcmp(c->argv[i - 1], "-c"))
             argv[i] = (char *)tmp, has_c = true;
     }
-    if (!has_c)
+    if (full && !has_c)
         argv[argc++] = "-c", argv[argc++] = (char *)tmp;
     argv[argc++] = "-t";
     struct spawn_opts o = {.argv = argv, .envp = environ, .directory = c->directory, .umask = -1,
@@ -433,7 +436,12 @@ static void apply(struct nginx *n)
         went_live(n); /* nothing to do, but drains waiting on it may go on */
         return;
     }
-    tmp_path(n, tmp, sizeof(tmp));
+    /* include mode can only be tested where nginx.conf includes it: the old text goes
+     * back if nginx rejects the new one (nginx reads it only when told to reload) */
+    if (n->cfg->nginx->mode == NGINX_FULL)
+        tmp_path(n, tmp, sizeof(tmp));
+    else
+        snprintf(tmp, sizeof(tmp), "%s", n->cfg->nginx->config);
     int r = write_file(tmp, n->candidate);
     if (r < 0)
         return fail(n, "write the new config: %s", strerror(-r));
@@ -488,7 +496,10 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
         return reload(n), true;
     char tmp[4096];
     tmp_path(n, tmp, sizeof(tmp));
-    unlink(tmp);
+    if (n->cfg->nginx->mode == NGINX_FULL)
+        unlink(tmp);
+    else if (n->applied) /* put back what nginx runs with */
+        write_file(n->cfg->nginx->config, n->applied);
     msg[strcspn(msg, "\n")] = '\0'; /* the first line names the problem */
     fail(n, "nginx rejected the generated config, which did not go live: %s", msg);
     return true;

@@ -1,0 +1,203 @@
+"""nginx in front of Node.js workers: tend as PID 1, real nginx, real node."""
+import collections
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from conftest import ROOT, SLOW, children, free_ports, run, wait_for
+
+WORKER = os.path.join(ROOT, "examples", "worker.js")
+GOLDEN = sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "nginx", "*.conf")))
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def get(port, path="/", timeout=5):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+        return r.status, r.read().decode()
+
+
+def served_by(port):
+    return json.loads(get(port)[1])["worker"]
+
+
+class Stack:
+    """nginx on a free port in front of N workers on consecutive free ports."""
+
+    def __init__(self, tend_run, tmp_path, n=4, worker_extra="", nginx_extra="", command=None,
+                 listen=None, conf=None):
+        self.base = free_ports(n)
+        self.listen = listen or free_ports(1)
+        self.conf = conf or tmp_path / "run" / "nginx.conf"
+        self.flag = tmp_path / "crash"  # while it exists, a (re)started worker exits at once
+        command = command or f"/bin/sh -c 'test -e {self.flag} && exit 1; exec node {WORKER}'"
+        self.ini = tmp_path / "tend.ini"
+        self.ini.write_text(f"""
+[tend]
+loglevel = info
+[program:web]
+command = {command}
+numprocs = {n}
+port = {self.base}
+ready = http:/health
+{worker_extra}
+[nginx]
+upstream = web
+listen = 127.0.0.1:{self.listen}
+config = {self.conf}
+access_log = off
+{nginx_extra}
+""")
+        self.t = tend_run(["-c", str(self.ini)])
+        for i in range(n):
+            self.t.wait_line(rf"web_{i:02d}: running", timeout=20)
+        self.t.wait_line(r"nginx: running", timeout=20)
+        wait_for(self.routes_all, timeout=10, what="nginx routing to every worker")
+
+    def routes_all(self):
+        try:
+            return len({served_by(self.listen) for _ in range(16)}) == 4
+        except OSError:
+            return False
+
+    def ports_in_file(self):
+        return sorted(int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", self.conf.read_text()))
+
+    def worker_pid(self, i):
+        return int(json.loads(get(self.base + i)[1])["pid"])  # host pid: node reports its ns pid
+
+    def nginx_workers(self):
+        master = [p for p in self.t.descendants() if open(f"/proc/{p}/comm").read().strip() == "nginx"]
+        return sorted(p for m in master for p in children(m))
+
+
+def host_pid_of(t, port):
+    """The host pid of the node worker listening on port (ss reports it)."""
+    out = run(["ss", "-Hltnp", f"sport = :{port}"]).stdout
+    m = re.search(r"pid=(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+@pytest.mark.parametrize("path", GOLDEN, ids=[os.path.basename(p)[:-5] for p in GOLDEN])
+def test_golden_configs_pass_nginx_t(path, tmp_path):
+    text = open(path).read()
+    ini = path[:-5] + ".ini"
+    target = re.search(r"^config = (.*)$", open(ini).read(), re.M).group(1)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w") as f:
+        f.write(text)
+    if "include" in os.path.basename(path):
+        main = tmp_path / "nginx.conf"
+        main.write_text(f"pid {tmp_path}/nginx.pid;\nevents {{}}\nhttp {{\n"
+                        f"  client_body_temp_path {tmp_path}/cb; proxy_temp_path {tmp_path}/p;\n"
+                        f"  fastcgi_temp_path {tmp_path}/f; uwsgi_temp_path {tmp_path}/u;\n"
+                        f"  scgi_temp_path {tmp_path}/s;\n  include {target};\n"
+                        "  server { listen 127.0.0.1:1; location / { proxy_pass http://web; } }\n}\n")
+        target = str(main)
+    r = run([NGINX, "-t", "-c", target, "-g", "daemon off;"])
+    assert r.returncode == 0, r.stderr
+
+
+def test_requests_spread_over_all_workers(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    counts = collections.Counter(served_by(s.listen) for _ in range(400))
+    assert sorted(counts) == ["web_00", "web_01", "web_02", "web_03"]
+    for worker, n in counts.items():
+        assert 90 <= n <= 110, counts  # 25% +- 10% of it
+
+
+def wrk(port, seconds, connections=16, extra=()):
+    return subprocess.Popen(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *extra,
+                             f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
+
+
+def wrk_errors(out):
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return (int(non2xx.group(1)) if non2xx else 0,
+            sum(int(x) for x in sock.groups()) if sock else 0, requests)
+
+
+def test_kill_9_of_a_worker_under_load_loses_nothing(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    load = wrk(s.listen, 6)
+    time.sleep(2)  # the load is running; now the crash, in the middle of it
+    victim = host_pid_of(s.t, s.base + 1)
+    os.kill(victim, signal.SIGKILL)
+    out = load.communicate(timeout=30)[0]
+    non2xx, sock, requests = wrk_errors(out)
+    assert requests > 1000, out
+    assert (non2xx, sock) == (0, 0), out
+    wait_for(lambda: host_pid_of(s.t, s.base + 1) not in (None, victim), what="the replacement")
+    assert served_by(s.base + 1) == "web_01"
+
+
+def test_a_worker_in_backoff_leaves_the_upstream_and_returns(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path, worker_extra="restart_delay = 4s")
+    assert s.ports_in_file() == [s.base + i for i in range(4)]
+    before = s.nginx_workers()
+    s.flag.write_text("")
+    os.kill(host_pid_of(s.t, s.base + 2), signal.SIGKILL)
+    s.t.wait_line(r"web_02: restarting in [34]\.\d+s|web_02: restarting in [34]s")
+    left = time.monotonic()
+    wait_for(lambda: s.base + 2 not in s.ports_in_file(), timeout=3, what="web_02 out of the file")
+    assert time.monotonic() - left < 1.5 * SLOW
+    wait_for(lambda: s.nginx_workers() and not set(s.nginx_workers()) & set(before), timeout=5,
+             what="nginx reloaded")
+    assert {served_by(s.listen) for _ in range(40)} == {"web_00", "web_01", "web_03"}
+    os.unlink(s.flag)
+    s.t.wait_line(r"web_02: running", timeout=15)
+    wait_for(lambda: s.ports_in_file() == [s.base + i for i in range(4)], timeout=5,
+             what="web_02 back in the file")
+    wait_for(s.routes_all, timeout=5, what="nginx routing to web_02 again")
+
+
+def test_a_config_nginx_rejects_never_goes_live(tend_run, tmp_path):
+    listen = free_ports(1)
+    extra = tmp_path / "extra.conf"
+    extra.write_text("# fine for now\n")
+    upstreams = tmp_path / "run" / "upstreams.conf"
+    main = tmp_path / "nginx.conf"
+    main.write_text(f"""pid {tmp_path}/nginx.pid;
+error_log stderr;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {tmp_path}/cb; proxy_temp_path {tmp_path}/p;
+    fastcgi_temp_path {tmp_path}/f; uwsgi_temp_path {tmp_path}/u; scgi_temp_path {tmp_path}/s;
+    include {upstreams};
+    include {extra};
+    server {{ listen 127.0.0.1:{listen}; location / {{ proxy_pass http://web; }} }}
+}}
+""")
+    s = Stack(tend_run, tmp_path, worker_extra="restart_delay = 30s", listen=listen,
+              conf=upstreams,
+              nginx_extra=f"mode = include\n[program:nginx]\n"
+                          f"command = nginx -c {main} -g 'daemon off;'\nstopsignal = QUIT\n"
+                          "depends_on = web\n")
+    good = upstreams.read_text()
+    extra.write_text("this is not nginx syntax\n")
+    s.flag.write_text("")
+    os.kill(host_pid_of(s.t, s.base + 3), signal.SIGKILL)
+    s.t.wait_line(r"nginx rejected the generated config, which did not go live", timeout=10)
+    assert upstreams.read_text() == good  # what nginx runs with stays on disk
+    assert {served_by(s.listen) for _ in range(30)} >= {"web_00", "web_01", "web_02"}
+
+
+def test_sigterm_stops_nginx_first_then_the_workers(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    s.t.signal(signal.SIGTERM)
+    assert s.t.wait() == 0
+    lines = s.t.output().splitlines()
+    stopped = [i for i, line in enumerate(lines) if re.search(r"(nginx|web_\d\d): stopped", line)]
+    names = [re.search(r"(nginx|web_\d\d): stopped", lines[i]).group(1) for i in stopped]
+    assert names[0] == "nginx" and sorted(names[1:]) == [f"web_{i:02d}" for i in range(4)]
+    assert not any("SIGKILL" in line for line in lines)
