@@ -1,7 +1,7 @@
 /* nginx: keeps nginx's upstream list true to the workers that are ready.
  *
  * Watches the supervisor. A ready worker is added; one that is FATAL, STOPPED,
- * EXITED or not ready for more than a second is removed (a quick crash-restart
+ * EXITED or in BACKOFF for more than a second is removed (a crash and restart
  * is left to nginx's own retries: reloading twice per crash costs more). Each
  * change: render, skip if unchanged, write a temp file, `nginx -t` it as the
  * running master would, rename it into place, SIGHUP the master, and confirm

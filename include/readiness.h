@@ -1,6 +1,6 @@
 /* readiness: is a process ready yet? `tcp` connects to 127.0.0.1:PORT, `http`
  * sends GET PATH and wants a 2xx or 3xx answer. Attempts repeat with a growing
- * pause (50 ms up to 1 s) until one succeeds or the probe is stopped; the
+ * pause (25 ms up to 250 ms) until one succeeds or the probe is stopped; the
  * caller owns the deadline (ready_timeout). All on the loop, never blocking. */
 #ifndef TEND_READINESS_H
 #define TEND_READINESS_H

@@ -17,7 +17,7 @@
 extern char **environ;
 
 enum {
-    GRACE_MS = 1000,        /* not ready for this long: out of the upstream */
+    GRACE_MS = 1000,        /* in BACKOFF for this long: out of the upstream */
     QUIET_MS = 250,         /* a burst of changes ends after this long without one */
     MAX_WAIT_MS = 2000,     /* ...or this long after its first change */
     POLL_MS = 50,           /* while confirming a reload */
@@ -124,7 +124,10 @@ static bool upstream_program(const struct config *c, const struct program_cfg *p
     return false;
 }
 
-/* Whether p belongs in the upstream now; *recheck gets the ms until that may change. */
+/* Whether p belongs in the upstream now; *recheck gets the ms until that may change.
+ * Once in, a worker that crashed stays while it restarts (nginx retries the others
+ * meanwhile: a reload per crash would cost more); it goes when it is down for good,
+ * or has waited in BACKOFF for a second. */
 static bool wanted(const struct nginx *n, struct proc *p, uint64_t *recheck)
 {
     enum proc_state st = proc_state(p);
@@ -132,9 +135,13 @@ static bool wanted(const struct nginx *n, struct proc *p, uint64_t *recheck)
         return false;
     if (st == PROC_RUNNING)
         return true;
-    if (!has(&n->in, proc_name(p)) || proc_state_is_down(st) || proc_state_ms(p) >= GRACE_MS)
+    if (!has(&n->in, proc_name(p)) || proc_state_is_down(st))
         return false;
-    uint64_t left = GRACE_MS - proc_state_ms(p); /* a quick restart: nginx retries meanwhile */
+    if (st != PROC_BACKOFF)
+        return true;
+    if (proc_state_ms(p) >= GRACE_MS)
+        return false;
+    uint64_t left = GRACE_MS - proc_state_ms(p);
     if (left < *recheck)
         *recheck = left;
     return true;
@@ -317,6 +324,9 @@ static void on_poll(uv_timer_t *t);
 
 static void went_live(struct nginx *n)
 {
+    if (n->phase == CONFIRMING)
+        log_info("nginx: reloaded, %d worker%s in the upstream", n->cand_in.n,
+                 n->cand_in.n == 1 ? "" : "s");
     free(n->applied);
     n->applied = n->candidate;
     n->candidate = NULL;

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FIRST_PAUSE_MS = 50, MAX_PAUSE_MS = 1000, ATTEMPT_MS = 2000 };
+/* Short pauses: a worker that just started is added to nginx as soon as it answers. */
+enum { FIRST_PAUSE_MS = 25, MAX_PAUSE_MS = 250, ATTEMPT_MS = 2000 };
 
 struct probe {
     uv_loop_t *loop;

@@ -128,6 +128,7 @@ def wrk_errors(out):
 
 def test_kill_9_of_a_worker_under_load_loses_nothing(tend_run, tmp_path):
     s = Stack(tend_run, tmp_path)
+    reloads = s.t.count(r"nginx: reloaded")
     load = wrk(s.listen, 6)
     time.sleep(2)  # the load is running; now the crash, in the middle of it
     victim = host_pid_of(s.t, s.base + 1)
@@ -138,6 +139,7 @@ def test_kill_9_of_a_worker_under_load_loses_nothing(tend_run, tmp_path):
     assert (non2xx, sock) == (0, 0), out
     wait_for(lambda: host_pid_of(s.t, s.base + 1) not in (None, victim), what="the replacement")
     assert served_by(s.base + 1) == "web_01"
+    assert s.t.count(r"nginx: reloaded") == reloads  # a quick restart is nginx's to retry
 
 
 def test_a_worker_in_backoff_leaves_the_upstream_and_returns(tend_run, tmp_path):
