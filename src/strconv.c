@@ -173,6 +173,8 @@ void strconv_format_duration(uint64_t ms, char *buf, unsigned len)
     uint64_t s = ms / 1000;
     if (ms < 1000)
         snprintf(buf, len, "%llums", (unsigned long long)ms);
+    else if (s < 10)
+        snprintf(buf, len, "%llu.%llus", (unsigned long long)s, (unsigned long long)(ms % 1000 / 100));
     else if (s < 60)
         snprintf(buf, len, "%llus", (unsigned long long)s);
     else if (s < 3600)

@@ -98,6 +98,8 @@ static void test_format_duration(void **state)
     char buf[32];
     strconv_format_duration(250, buf, sizeof(buf));
     assert_string_equal(buf, "250ms");
+    strconv_format_duration(1500, buf, sizeof(buf));
+    assert_string_equal(buf, "1.5s");
     strconv_format_duration(61000, buf, sizeof(buf));
     assert_string_equal(buf, "1m01s");
     strconv_format_duration(90061000, buf, sizeof(buf));
