@@ -25,19 +25,30 @@ LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwo
            src/config_nginx.c src/check.c src/signals.c src/reaper.c src/pid1.c src/spawn.c \
            src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c src/output.c \
            src/logfile.c src/childio.c src/readiness.c src/supervisor.c src/nginx_conf.c \
-           src/nginx.c src/run.c
+           src/nginx.c src/supervisor_admin.c src/proto.c src/control.c src/commands.c \
+           src/run.c
 TEND_SRC := src/main.c
+CTL_SRC  := src/ctl.c src/proto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all check unit asan install demo bench clean help deps format
-all: tend
+.PHONY: all check unit asan install demo bench clean help deps format tend tendctl
+all: tend tendctl
 
 tend: $(BUILD)/tend
 	$(Q)rm -f $@ && cp $< $@
+
+tendctl: $(BUILD)/tendctl
+	$(Q)rm -f $@ && cp $< $@
+
+# tendctl is libc only: it starts fast and needs no libuv
+$(BUILD)/tendctl: $(CTL_OBJ)
+	@echo "  LD    $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tend: $(TEND_OBJ) $(BUILD)/libtend.a
 	@echo "  LD    $@"
@@ -68,7 +79,7 @@ check: deps
 
 asan: deps
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	        LDFLAGS="-fsanitize=address,undefined" build/asan/tend unit
+	        LDFLAGS="-fsanitize=address,undefined" build/asan/tend build/asan/tendctl unit
 	@BUILD=build/asan PYTEST="$(PYTEST)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-tests
 
@@ -76,6 +87,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 755 tend $(DESTDIR)$(PREFIX)/bin/tend
+	install -m 755 tendctl $(DESTDIR)$(PREFIX)/bin/tendctl
+	install -m 644 man/tendctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/tendctl.1
 	install -m 644 man/tend.8 $(DESTDIR)$(PREFIX)/share/man/man8/tend.8
 	install -m 644 man/tend.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/tend.ini.5
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "arena.h"
 #include "envlist.h"
@@ -141,6 +142,34 @@ static void fuzz_signal(const char *s)
         CHECK(strconv_signal(name, &again) == 0 && again == sig);
 }
 
+/* A unit suffix and what one of it is worth. */
+struct unit {
+    const char *name;
+    long double value;
+};
+
+static const struct unit duration_units[] = {
+    {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {NULL, 0},
+};
+static const struct unit size_units[] = {
+    {"", 1}, {"b", 1}, {"kb", 1024}, {"mb", 1 << 20}, {"gb", 1 << 30}, {NULL, 0},
+};
+
+/* An independent reading of a value that strconv accepted ("1.5s", "10MB"), in long
+ * double: the two must agree to within one unit, since strconv keeps three digits of
+ * a fraction. This catches a result that wrapped around instead of being -ERANGE. */
+static void check_scaled(const char *s, uint64_t got, const struct unit *units)
+{
+    char *end;
+    long double num = strtold(s, &end); /* accepted means digits[.digits]unit */
+    for (; units->name; units++)
+        if (strcasecmp(end, units->name) == 0)
+            break;
+    CHECK(units->name);
+    long double want = num * units->value, diff = (long double)got - want;
+    CHECK((diff < 0 ? -diff : diff) <= units->value + 1 + want * 1e-15L);
+}
+
 static void fuzz_strconv(const char *s)
 {
     bool b;
@@ -152,10 +181,12 @@ static void fuzz_strconv(const char *s)
     strconv_long(s, LONG_MIN, LONG_MAX, &l);
     strconv_long(s, -1, 65535, &l);
     if (strconv_duration_ms(s, &u) == 0) {
+        check_scaled(s, u, duration_units);
         strconv_format_duration(u, buf, sizeof(buf));
         CHECK(memchr(buf, '\0', sizeof(buf)));
     }
-    strconv_size(s, &u);
+    if (strconv_size(s, &u) == 0)
+        check_scaled(s, u, size_units);
     strconv_octal(s, 0777, &o);
     strconv_octal(s, 07777, &o);
     fuzz_signal(s);

@@ -33,8 +33,11 @@ void childio_setup(uv_loop_t *loop, struct output *out, struct output *err);
 struct childio_sink *childio_sink_new(const struct program_cfg *p, const struct proc_cfg *c);
 void childio_sink_unref(struct childio_sink *s);
 const struct ring *childio_ring(const struct childio_sink *s, enum childio_stream stream);
-/* Lines as they arrive; one listener per sink (tail -f keeps its own list). */
-void childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx);
+/* Lines as they arrive (tail -f). A listener holds a reference to the sink until
+ * it is removed. */
+int childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx);
+void childio_unlisten(struct childio_sink *s, childio_line_cb *cb, void *ctx);
+void childio_sink_ref(struct childio_sink *s);
 
 int childio_pipes_open(struct childio_pipes *p, bool redirect_stderr);
 /* The descriptors the child gets as 0, 1, 2 (stdin is /dev/null). */

@@ -21,12 +21,16 @@ typedef void nginx_drained_cb(void *ctx, int err);
 
 struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct config *cfg);
 void nginx_free(struct nginx *n);
+/* After a reload: the new config's [nginx] (routes, paths) from now on. */
+void nginx_set_config(struct nginx *n, const struct config *cfg);
 /* The exit of an `nginx -t` tend ran. False when pid is not one of them. */
 bool nginx_child_exited(struct nginx *n, pid_t pid, int status);
 /* A planned removal: take the named processes out of the upstream, reload, and
  * call cb once nginx's old workers (which may still use them) have exited. */
 void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
                  void *ctx);
+/* Forgets the drains asked for with ctx, without calling them (their asker left). */
+void nginx_cancel_drains(struct nginx *n, void *ctx);
 /* Ends a drain: the processes may be added again once ready. */
 void nginx_undrain(struct nginx *n, const char *const *names, int count);
 /* The config nginx runs with now, and the last error ("" when none). */

@@ -22,8 +22,8 @@ typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */
 typedef void supervisor_critical_cb(void *ctx, int status);
 
-/* The supervisor keeps cfg (it must outlive it, or be replaced with supervisor_apply). */
-struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
+/* The supervisor owns cfg from here on (and every config given to supervisor_reload). */
+struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
                                   supervisor_critical_cb *critical, void *ctx);
 /* Starts every autostart program, in order. */
 void supervisor_start(struct supervisor *s);
@@ -36,6 +36,29 @@ void supervisor_shutdown(struct supervisor *s, supervisor_stopped_cb *cb, void *
 void supervisor_kill_all(struct supervisor *s);
 void supervisor_free(struct supervisor *s);
 void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx);
+void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *ctx);
+
+/* What tendctl asks for. want_up starts p afresh (failure counts reset); restart
+ * stops it and starts it again; remove stops it and takes it out of the table. */
+void supervisor_want_up(struct supervisor *s, struct proc *p);
+void supervisor_want_down(struct supervisor *s, struct proc *p);
+void supervisor_restart(struct supervisor *s, struct proc *p);
+void supervisor_remove(struct supervisor *s, struct proc *p);
+/* Adds processes to a program until it has n; their ports follow on. Returns 0,
+ * or -errno with a message in err. Fewer: see supervisor_scale_victims(). */
+int supervisor_scale_up(struct supervisor *s, const char *program, int n, char *err, size_t len);
+/* The processes that go when program shrinks to n (the highest numbered first). */
+int supervisor_scale_victims(const struct supervisor *s, const char *program, int n,
+                             struct proc **out, int max);
+/* The live number of processes of a program (numprocs changed by scale). */
+int supervisor_numprocs(const struct supervisor *s, const char *program);
+
+struct reload_summary {
+    int added, removed, restarted, unchanged;
+};
+/* Applies a new config: new processes start, removed ones stop and go, changed
+ * ones restart, unchanged ones are not touched. The supervisor owns next. */
+void supervisor_reload(struct supervisor *s, struct config *next, struct reload_summary *sum);
 
 /* Reading the table (status, nginx, tendctl). */
 int supervisor_count(const struct supervisor *s);
@@ -52,9 +75,11 @@ int proc_port(const struct proc *p);
 uint64_t proc_uptime_ms(const struct proc *p);
 uint64_t proc_state_ms(const struct proc *p); /* time in the current state */
 int proc_restarts(const struct proc *p);
+int proc_spawns(const struct proc *p); /* how many times it was started */
 int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
 const char *proc_error(const struct proc *p); /* why it last failed, or "" */
 bool proc_wanted_up(const struct proc *p);
+bool proc_removing(const struct proc *p);
 struct childio_sink *proc_sink(const struct proc *p);
 
 #endif

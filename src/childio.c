@@ -17,13 +17,18 @@ struct dest {
     struct logfile *file; /* or a log file, or neither */
 };
 
+struct listener {
+    childio_line_cb *cb;
+    void *ctx;
+    struct listener *next;
+};
+
 struct childio_sink {
     int refs;
     char *name;
     struct dest dest[2];
     struct ring ring[2];
-    childio_line_cb *listener;
-    void *listener_ctx;
+    struct listener *listeners;
 };
 
 struct reader {
@@ -113,10 +118,32 @@ const struct ring *childio_ring(const struct childio_sink *s, enum childio_strea
     return &s->ring[stream];
 }
 
-void childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx)
+void childio_sink_ref(struct childio_sink *s)
 {
-    s->listener = cb;
-    s->listener_ctx = ctx;
+    s->refs++;
+}
+
+int childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx)
+{
+    struct listener *l = malloc(sizeof(*l));
+    if (!l)
+        return -ENOMEM;
+    *l = (struct listener){cb, ctx, s->listeners};
+    s->listeners = l;
+    s->refs++;
+    return 0;
+}
+
+void childio_unlisten(struct childio_sink *s, childio_line_cb *cb, void *ctx)
+{
+    for (struct listener **p = &s->listeners; *p; p = &(*p)->next)
+        if ((*p)->cb == cb && (*p)->ctx == ctx) {
+            struct listener *l = *p;
+            *p = l->next;
+            free(l);
+            childio_sink_unref(s);
+            return;
+        }
 }
 
 /* ---- lines ---- */
@@ -175,8 +202,10 @@ static void emit(struct reader *r, const char *line, size_t len, bool cont)
         logfile_write(d->file, line, len);
         logfile_write(d->file, "\n", 1);
     }
-    if (s->listener)
-        s->listener(s->listener_ctx, r->stream, line, len);
+    for (struct listener *l = s->listeners, *next; l; l = next) {
+        next = l->next; /* a listener may leave while told */
+        l->cb(l->ctx, r->stream, line, len);
+    }
 }
 
 static void keep_partial(struct reader *r, const char *data, size_t n)

@@ -548,6 +548,20 @@ void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_dra
     request(n);
 }
 
+void nginx_cancel_drains(struct nginx *n, void *ctx)
+{
+    for (struct drain **p = &n->drains; *p;) {
+        struct drain *d = *p;
+        if (d->ctx != ctx) {
+            p = &d->next;
+            continue;
+        }
+        *p = d->next;
+        clear(&d->names);
+        free(d);
+    }
+}
+
 void nginx_undrain(struct nginx *n, const char *const *names, int count)
 {
     for (int i = 0; i < count; i++)
@@ -578,9 +592,26 @@ static int make_dirs(const char *dir)
     return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
 }
 
-struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct config *cfg)
+static void make_rundir(const struct config *cfg)
 {
     char run[4096];
+    nginx_conf_rundir(cfg, run, sizeof(run));
+    int r = make_dirs(run);
+    if (r < 0)
+        log_error("nginx: create '%s': %s", run, strerror(-r));
+}
+
+void nginx_set_config(struct nginx *n, const struct config *cfg)
+{
+    n->cfg = cfg;
+    make_rundir(cfg);
+    free(n->applied); /* a new file, paths and all: write it again */
+    n->applied = NULL;
+    request(n);
+}
+
+struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct config *cfg)
+{
     struct nginx *n = calloc(1, sizeof(*n));
     if (!n)
         return NULL;
@@ -592,10 +623,7 @@ struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct co
     uv_timer_init(loop, &n->grace);
     uv_timer_init(loop, &n->poll);
     n->coalesce.data = n->grace.data = n->poll.data = n;
-    nginx_conf_rundir(cfg, run, sizeof(run));
-    int r = make_dirs(run);
-    if (r < 0)
-        log_error("nginx: create '%s': %s", run, strerror(-r));
+    make_rundir(cfg);
     supervisor_observe(sup, on_change, n);
     apply(n); /* the file exists before nginx starts */
     return n;
@@ -612,6 +640,7 @@ void nginx_free(struct nginx *n)
 {
     if (!n)
         return;
+    supervisor_unobserve(n->sup, on_change, n);
     while (n->drains)
         finish_drain(n, n->drains, -ECANCELED);
     if (n->check_fd >= 0)

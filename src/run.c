@@ -12,6 +12,7 @@
 
 #include "childio.h"
 #include "config.h"
+#include "control.h"
 #include "log.h"
 #include "logfile.h"
 #include "nginx.h"
@@ -31,9 +32,11 @@ enum signal_action { SIG_IGNORE, SIG_SHUTDOWN, SIG_RELOAD, SIG_REOPEN, SIG_REAP 
 
 struct run {
     uv_loop_t loop;
-    struct config *cfg;
+    const char *path;
+    const struct config *cfg; /* the current one; the supervisor owns it */
     struct supervisor *sup;
     struct nginx *nginx; /* with an [nginx] section */
+    struct control *control;
     struct signals *signals;
     struct output *out, *err;
     uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
@@ -74,6 +77,8 @@ static void finish(struct run *r)
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     signals_stop(r->signals);
+    control_stop(r->control); /* first: its requests may hold nginx drains */
+    r->control = NULL;
     nginx_free(r->nginx);
     r->nginx = NULL;
     supervisor_free(r->sup);
@@ -139,6 +144,69 @@ static void on_critical(void *ctx, int status)
     begin_shutdown(ctx, status);
 }
 
+/* ---- reload ---- */
+
+static void apply_settings(const struct config *c)
+{
+    log_setup(c->tend.loglevel, c->tend.log_format, c->tend.log_timestamps);
+}
+
+/* The nginx manager follows the new config: created, told, or let go. */
+static void follow_nginx(struct run *r, const struct config *next)
+{
+    if (!next->nginx && r->nginx) {
+        nginx_free(r->nginx);
+        r->nginx = NULL;
+    } else if (next->nginx && !r->nginx) {
+        r->nginx = nginx_new(&r->loop, r->sup, next);
+    } else if (next->nginx) {
+        nginx_set_config(r->nginx, next);
+    }
+    control_set_nginx(r->control, r->nginx);
+}
+
+static int reload(void *ctx, char *msg, size_t len)
+{
+    struct run *r = ctx;
+    struct diag_list diags = {0};
+    struct config *next;
+    if (r->phase != PHASE_RUNNING)
+        return snprintf(msg, len, "tend is shutting down"), -1;
+    int rc = config_load(r->path, &next, &diags);
+    for (int i = 0; i < diags.n && rc == 0; i++)
+        log_warn("%s:%d: %s", diags.items[i].file, diags.items[i].line, diags.items[i].msg);
+    if (rc < 0) {
+        diag_first_error(&diags, msg, len);
+        log_error("reload: %s: the running config is kept", msg);
+        diag_clear(&diags);
+        return -1;
+    }
+    diag_clear(&diags);
+    struct reload_summary sum;
+    supervisor_reload(r->sup, next, &sum);
+    r->cfg = next;
+    apply_settings(next);
+    follow_nginx(r, next);
+    snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
+             sum.added, sum.removed, sum.restarted, sum.unchanged);
+    log_info("%s", msg);
+    return 0;
+}
+
+static void shutdown_hook(void *ctx)
+{
+    begin_shutdown(ctx, 0);
+}
+
+static const struct control_hooks hooks = {reload, shutdown_hook};
+
+static void on_change(void *ctx, struct proc *p, enum proc_state old)
+{
+    struct run *r = ctx;
+    (void)p, (void)old;
+    control_changed(r->control);
+}
+
 /* ---- events ---- */
 
 static void on_signal(void *ctx, int signo)
@@ -153,9 +221,11 @@ static void on_signal(void *ctx, int signo)
             supervisor_kill_all(r->sup);
         }
         break;
-    case SIG_RELOAD:
-        log_warn("reload: not supported yet; restart tend to apply a new config");
+    case SIG_RELOAD: {
+        char msg[2048];
+        reload(r, msg, sizeof(msg));
         break;
+    }
     case SIG_REOPEN:
         logfile_reopen_all();
         break;
@@ -237,34 +307,50 @@ static int setup(struct run *r)
         log_error("watch signals: %s", uv_strerror(err));
         return err;
     }
-    r->sup = supervisor_new(&r->loop, r->cfg, on_critical, r);
+    r->sup = supervisor_new(&r->loop, (struct config *)r->cfg, on_critical, r);
     if (!r->sup)
         return -ENOMEM;
     if (r->cfg->nginx && !(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
         return -ENOMEM;
+    char why[512];
+    r->control = control_start(&r->loop, &r->cfg->tend, r->sup, &hooks, r, why, sizeof(why));
+    if (!r->control && strstr(why, "another tend")) {
+        log_error("%s: not starting", why);
+        return -EADDRINUSE;
+    }
+    if (!r->control)
+        log_error("control: %s: tendctl cannot reach this tend", why);
+    control_set_nginx(r->control, r->nginx);
+    supervisor_observe(r->sup, on_change, r);
     return 0;
 }
 
 int run_main(const char *path)
 {
-    struct run r = {0};
-    if (load(path, &r.cfg) < 0)
+    struct run r = {.path = path};
+    struct config *cfg;
+    if (load(path, &cfg) < 0)
         return 1;
-    const struct tend_cfg *t = &r.cfg->tend;
+    r.cfg = cfg;
+    const struct tend_cfg *t = &cfg->tend;
+    char *pidfile = t->pidfile ? strdup(t->pidfile) : NULL; /* cfg may be reloaded away */
     log_setup(t->loglevel, t->log_format, t->log_timestamps);
     name_width(r.cfg);
     if (t->umask >= 0)
         umask((mode_t)t->umask);
-    if (setup(&r) < 0)
+    if (setup(&r) < 0) {
+        if (!r.sup)
+            config_free(cfg);
         return 1;
+    }
     log_info("tend %s as pid %d, config %s", pid1_is_init() ? "is init" : "started",
              (int)getpid(), path);
-    write_pidfile(t->pidfile);
+    write_pidfile(pidfile);
     supervisor_start(r.sup);
     uv_run(&r.loop, UV_RUN_DEFAULT);
     uv_loop_close(&r.loop);
-    if (t->pidfile)
-        unlink(t->pidfile);
-    config_free(r.cfg);
+    if (pidfile)
+        unlink(pidfile);
+    free(pidfile);
     return r.status;
 }

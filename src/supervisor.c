@@ -1,5 +1,6 @@
 /* supervisor: runs proc_fsm for every process and carries out its actions. */
 #include "supervisor.h"
+#include "supervisor_int.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -19,46 +20,10 @@
 
 extern char **environ;
 
-enum { MAX_OBSERVERS = 8 };
-
-struct proc {
-    struct supervisor *sup;
-    const struct program_cfg *prog;
-    const struct proc_cfg *cfg;
-    enum proc_state state;
-    bool wanted_up, failing;
-    pid_t pid;
-    uint64_t started_ms, changed_ms, delay_ms;
-    int failed_starts, restarts, spawns, last_status;
-    struct backoff backoff;
-    char error[256];
-    uv_timer_t timer; /* the phase's: startsecs/ready_timeout, backoff, stopwaitsecs */
-    struct probe *probe; /* ready = tcp or http, while STARTING */
-    struct childio_sink *sink;
-};
-
-struct supervisor {
-    uv_loop_t *loop;
-    const struct config *cfg;
-    struct proc **procs; /* in start order */
-    int nprocs;
-    bool stopping, reconciling, changed;
-    /* Calls out (critical, stopped) can start a shutdown or free the supervisor:
-     * they are made from this timer, never from inside an event being handled. */
-    uv_timer_t notify;
-    int critical_status; /* -1: none pending */
-    supervisor_stopped_cb *stopped;
-    void *stopped_ctx;
-    supervisor_critical_cb *critical;
-    void *critical_ctx;
-    struct { supervisor_observer *cb; void *ctx; } observers[MAX_OBSERVERS];
-    int nobservers;
-    uint32_t rnd;
-};
-
 static void proc_event(struct proc *p, enum proc_event ev);
 static void reconcile(struct supervisor *s);
 static bool all_down(const struct supervisor *s);
+static void on_notify(uv_timer_t *t);
 
 static uint64_t now_ms(const struct supervisor *s)
 {
@@ -114,7 +79,7 @@ static bool starts_before(const struct config *c, const struct program_cfg *a,
 
 /* Insertion sort by starts_before (a partial order with ties broken: stable and
  * fine for the tens of programs a config has). */
-static void sort_procs(struct supervisor *s)
+void supervisor_sort(struct supervisor *s)
 {
     for (int i = 1; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
@@ -179,6 +144,10 @@ static void set_state(struct proc *p, enum proc_state next)
         p->failed_starts = 0;
     if (next != PROC_STOPPING)
         p->failing = false;
+    if (proc_state_is_down(next) && p->pending.prog)
+        supervisor_swap_pending(p, false);
+    if (proc_state_is_down(next) && p->removing) /* out of the table, from the loop */
+        uv_timer_start(&s->notify, on_notify, 0, 0);
     log_transition(p, old);
     for (int i = 0; i < s->nobservers; i++)
         s->observers[i].cb(s->observers[i].ctx, p, old);
@@ -333,9 +302,28 @@ static void perform(struct proc *p, unsigned actions)
 /* ---- events ---- */
 
 /* Either callback may end with supervisor_free(): nothing touches s after one. */
+static void on_proc_closed(uv_handle_t *h);
+
+/* Processes leaving the table go once they are down; their memory goes with their timer. */
+static void sweep_removed(struct supervisor *s)
+{
+    int j = 0;
+    for (int i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        if (p->removing && proc_state_is_down(p->state)) {
+            log_info("%s: removed", p->cfg->name);
+            uv_close((uv_handle_t *)&p->timer, on_proc_closed);
+        } else {
+            s->procs[j++] = p;
+        }
+    }
+    s->nprocs = j;
+}
+
 static void on_notify(uv_timer_t *t)
 {
     struct supervisor *s = t->data;
+    sweep_removed(s);
     if (s->critical_status >= 0 && !s->stopping && s->critical) {
         int status = s->critical_status;
         s->critical_status = -1;
@@ -369,6 +357,8 @@ static void gave_up(struct proc *p)
 
 static void proc_event(struct proc *p, enum proc_event ev)
 {
+    if (ev == EV_EXIT && p->state == PROC_STOPPING && p->pending.prog)
+        supervisor_swap_pending(p, false); /* a reload's restart: starts again as now configured */
     const struct program_cfg *g = p->prog;
     struct proc_facts f = {
         .wanted_up = p->wanted_up, .failing = p->failing, .autorestart = g->autorestart,
@@ -505,15 +495,35 @@ static void reconcile(struct supervisor *s)
     s->reconciling = false;
 }
 
+void supervisor_event(struct proc *p, enum proc_event ev)
+{
+    proc_event(p, ev);
+}
+
+void supervisor_reconcile(struct supervisor *s)
+{
+    reconcile(s);
+}
+
 /* ---- the table ---- */
 
-static struct proc *proc_new(struct supervisor *s, const struct program_cfg *g,
-                             const struct proc_cfg *c)
+struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
+                            const struct program_cfg *g, const struct proc_cfg *c)
 {
+    if (s->nprocs == s->cap) {
+        int cap = s->cap ? s->cap * 2 : 16;
+        struct proc **procs = realloc(s->procs, sizeof(*procs) * (size_t)cap);
+        if (!procs)
+            return NULL;
+        s->procs = procs;
+        s->cap = cap;
+    }
     struct proc *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
     p->sup = s;
+    p->snap = snap;
+    snap->refs++;
     p->prog = g;
     p->cfg = c;
     p->last_status = -1;
@@ -521,18 +531,24 @@ static struct proc *proc_new(struct supervisor *s, const struct program_cfg *g,
     p->changed_ms = now_ms(s);
     uv_timer_init(s->loop, &p->timer);
     p->timer.data = p;
+    s->procs[s->nprocs++] = p;
     return p;
 }
 
-struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
+struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
                                   supervisor_critical_cb *critical, void *ctx)
 {
     struct supervisor *s = calloc(1, sizeof(*s));
-    int total = 0;
-    if (!s)
+    struct snapshot *snap = calloc(1, sizeof(*snap));
+    if (!s || !snap) {
+        free(s);
+        free(snap);
         return NULL;
+    }
     s->loop = loop;
     s->cfg = cfg;
+    snap->cfg = cfg;
+    s->snaps = snap;
     s->critical = critical;
     s->critical_ctx = ctx;
     s->critical_status = -1;
@@ -540,13 +556,9 @@ struct supervisor *supervisor_new(uv_loop_t *loop, const struct config *cfg,
     uv_timer_init(loop, &s->notify);
     s->notify.data = s;
     for (int i = 0; i < cfg->nprograms; i++)
-        total += cfg->programs[i].nprocs;
-    s->procs = calloc((size_t)total + 1, sizeof(*s->procs));
-    for (int i = 0; s->procs && i < cfg->nprograms; i++)
         for (int j = 0; j < cfg->programs[i].nprocs; j++)
-            if ((s->procs[s->nprocs] = proc_new(s, &cfg->programs[i], &cfg->programs[i].procs[j])))
-                s->nprocs++;
-    sort_procs(s);
+            supervisor_add(s, snap, &cfg->programs[i], &cfg->programs[i].procs[j]);
+    supervisor_sort(s);
     return s;
 }
 
@@ -577,16 +589,28 @@ static void on_proc_closed(uv_handle_t *h)
     struct proc *p = h->data;
     probe_stop(p->probe);
     childio_sink_unref(p->sink);
+    if (!p->sup->freeing) { /* while the supervisor lives, snapshots follow their users */
+        snapshot_release(p->sup, p->snap);
+        if (p->pending.snap)
+            snapshot_release(p->sup, p->pending.snap);
+    }
     free(p);
 }
 
 static void on_notify_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct supervisor *s = h->data;
+    for (struct snapshot *snap = s->snaps, *next; snap; snap = next) {
+        next = snap->next;
+        config_free(snap->cfg);
+        free(snap);
+    }
+    free(s);
 }
 
 void supervisor_free(struct supervisor *s)
 {
+    s->freeing = true;
     for (int i = 0; i < s->nprocs; i++)
         uv_close((uv_handle_t *)&s->procs[i]->timer, on_proc_closed);
     free(s->procs);
@@ -601,6 +625,15 @@ void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx
         s->observers[s->nobservers].cb = cb;
         s->observers[s->nobservers++].ctx = ctx;
     }
+}
+
+void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *ctx)
+{
+    for (int i = 0; i < s->nobservers; i++)
+        if (s->observers[i].cb == cb && s->observers[i].ctx == ctx) {
+            s->observers[i] = s->observers[--s->nobservers];
+            return;
+        }
 }
 
 int supervisor_count(const struct supervisor *s)
@@ -669,6 +702,11 @@ uint64_t proc_state_ms(const struct proc *p)
 int proc_restarts(const struct proc *p)
 {
     return p->restarts;
+}
+
+int proc_spawns(const struct proc *p)
+{
+    return p->spawns;
 }
 
 int proc_last_status(const struct proc *p)

@@ -1,0 +1,859 @@
+/* commands: what each tendctl command does. Commands that take time (start,
+ * stop, restart, scale, tail -f) wait for the supervisor's changes; the stops
+ * of workers nginx routes to are drained through nginx first. */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "childio.h"
+#include "control_int.h"
+#include "json.h"
+#include "strconv.h"
+#include "version.h"
+
+enum { MAX_TARGETS = 100000 };
+
+/* ---- naming processes ---- */
+
+static bool in_group(const struct proc *p, const char *group, size_t len)
+{
+    const char *g = proc_program(p)->group;
+    return strlen(g) == len && !strncmp(g, group, len);
+}
+
+/* NAME: a process, a program, GROUP:* , GROUP:PROCESS, or all. */
+static bool matches(const struct proc *p, const char *name)
+{
+    const char *colon = strchr(name, ':');
+    if (!strcmp(name, "all"))
+        return true;
+    if (colon && !strcmp(colon + 1, "*"))
+        return in_group(p, name, (size_t)(colon - name));
+    if (colon)
+        return in_group(p, name, (size_t)(colon - name)) && !strcmp(proc_name(p), colon + 1);
+    return !strcmp(proc_name(p), name) || !strcmp(proc_program(p)->name, name);
+}
+
+/* Every process the names cover, in start order; on an unknown name, replies
+ * (exit 4) and returns -1. */
+static int resolve(struct request *r, struct supervisor *sup, char **names, int n,
+                   struct proc **out, int max)
+{
+    int count = 0;
+    for (int k = 0; k < n; k++) {
+        bool found = false;
+        for (int i = 0; i < supervisor_count(sup); i++) {
+            struct proc *p = supervisor_proc(sup, i);
+            if (proc_removing(p) || !matches(p, names[k]))
+                continue;
+            found = true;
+            bool dup = false;
+            for (int j = 0; j < count; j++)
+                dup |= out[j] == p;
+            if (!dup && count < max)
+                out[count++] = p;
+        }
+        if (!found) {
+            reply(r, 'e', "tend: no such process: %s\n", names[k]);
+            reply_end(r, PROTO_NO_SUCH);
+            return -1;
+        }
+    }
+    return count;
+}
+
+static struct proc **targets(struct request *r, char **names, int n, int *count)
+{
+    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct proc **out = calloc((size_t)supervisor_count(sup) + 1, sizeof(*out));
+    if (!out) {
+        reply_end(r, PROTO_FAILED);
+        return NULL;
+    }
+    *count = resolve(r, sup, names, n, out, supervisor_count(sup));
+    if (*count < 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+static void exit_text(int st, char *buf, size_t len)
+{
+    const char *sig = st >= 0 && WIFSIGNALED(st) ? strconv_signal_name(WTERMSIG(st)) : NULL;
+    if (st < 0)
+        snprintf(buf, len, "-");
+    else if (sig)
+        snprintf(buf, len, "SIG%s", sig);
+    else if (WIFSIGNALED(st))
+        snprintf(buf, len, "signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, len, "%d", WEXITSTATUS(st));
+}
+
+/* The status a shell would show: 128+N for a signal. */
+static int exit_number(int st)
+{
+    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+}
+
+/* ---- status ---- */
+
+struct text {
+    char *p;
+    size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void add(struct text *t, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (t->len + (size_t)n + 1 > t->cap &&
+                  !(t->p = realloc(t->p, t->cap = (t->len + (size_t)n + 1) * 2))))
+        return;
+    va_start(ap, fmt);
+    vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+static void add_json_string(struct text *t, const char *s)
+{
+    char buf[1024];
+    json_quote(buf, sizeof(buf), s, strlen(s));
+    add(t, "%s", buf);
+}
+
+static void status_json(struct text *t, struct proc *p, const struct supervisor *sup)
+{
+    int st = proc_last_status(p);
+    add(t, "{\"name\":");
+    add_json_string(t, proc_name(p));
+    add(t, ",\"program\":");
+    add_json_string(t, proc_program(p)->name);
+    add(t, ",\"group\":");
+    add_json_string(t, proc_program(p)->group);
+    add(t, ",\"state\":\"%s\",\"pid\":", proc_state_name(proc_state(p)));
+    add(t, proc_pid(p) > 0 ? "%d" : "null", (int)proc_pid(p));
+    add(t, ",\"port\":");
+    add(t, proc_port(p) ? "%d" : "null", proc_port(p));
+    add(t, ",\"uptime\":%llu,\"restarts\":%d,\"exit_status\":",
+        (unsigned long long)(proc_uptime_ms(p) / 1000), proc_restarts(p));
+    add(t, st >= 0 ? "%d" : "null", st >= 0 ? exit_number(st) : 0);
+    add(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":", proc_state(p) == PROC_RUNNING ? "true" : "false",
+        supervisor_numprocs(sup, proc_program(p)->name));
+    add_json_string(t, proc_error(p));
+    add(t, "}");
+}
+
+static void status_line(struct text *t, struct proc *p, int width)
+{
+    char up[32] = "-", port[8] = "-", pid[16] = "-", ex[32];
+    if (proc_pid(p) > 0) {
+        strconv_format_duration(proc_uptime_ms(p), up, sizeof(up));
+        snprintf(pid, sizeof(pid), "%d", (int)proc_pid(p));
+    }
+    if (proc_port(p))
+        snprintf(port, sizeof(port), "%d", proc_port(p));
+    exit_text(proc_last_status(p), ex, sizeof(ex));
+    add(t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8d  %-9s", width, proc_name(p),
+        proc_state_name(proc_state(p)), pid, up, port, proc_restarts(p), ex);
+    if (*proc_error(p) && proc_state(p) != PROC_RUNNING)
+        add(t, "  %s", proc_error(p));
+    add(t, "\n");
+}
+
+static void cmd_status(struct request *r)
+{
+    const struct control_env *e = control_env(r->ctl);
+    bool json = false;
+    char *names[PROTO_MAX_ARGS];
+    int n = 0, count, width = 4, ready = 0;
+    for (int i = 1; i < r->argc; i++)
+        if (!strcmp(r->argv[i], "--json"))
+            json = true;
+        else
+            names[n++] = r->argv[i];
+    if (n == 0)
+        names[n++] = "all";
+    struct proc **procs = targets(r, names, n, &count);
+    if (!procs)
+        return;
+    struct text t = {0};
+    for (int i = 0; i < count; i++) {
+        int w = (int)strlen(proc_name(procs[i]));
+        width = w > width ? w : width;
+        ready += proc_state(procs[i]) == PROC_RUNNING;
+    }
+    if (json) {
+        add(&t, "[");
+        for (int i = 0; i < count; i++) {
+            add(&t, i ? "," : "");
+            status_json(&t, procs[i], e->sup);
+        }
+        add(&t, "]\n");
+    } else {
+        add(&t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8s  %s\n", width, "NAME", "STATE", "PID", "UPTIME",
+            "PORT", "RESTARTS", "LAST EXIT");
+        for (int i = 0; i < count; i++)
+            status_line(&t, procs[i], width);
+        if (e->nginx && *nginx_error(e->nginx))
+            add(&t, "nginx: %s\n", nginx_error(e->nginx));
+    }
+    reply_data(r, 'o', t.p ? t.p : "", t.len);
+    free(t.p);
+    free(procs);
+    reply_end(r, ready == count ? PROTO_OK : PROTO_NOT_READY);
+}
+
+/* ---- waiting for processes ---- */
+
+enum goal { GOAL_UP, GOAL_DOWN, GOAL_GONE };
+
+struct wait {
+    enum goal goal;
+    int n, failed;
+    char **names;
+    int *since; /* proc_spawns() when asked: a restart must start it anew */
+    bool *done;
+    bool draining, undrain;
+    const char *verb;
+};
+
+static void wait_free(struct wait *w)
+{
+    for (int i = 0; i < w->n; i++)
+        free(w->names[i]);
+    free(w->names);
+    free(w->since);
+    free(w->done);
+    free(w);
+}
+
+static struct wait *wait_new(struct proc **procs, int n, enum goal goal, const char *verb)
+{
+    struct wait *w = calloc(1, sizeof(*w));
+    if (!w || !(w->names = calloc((size_t)n + 1, sizeof(char *))) ||
+        !(w->since = calloc((size_t)n + 1, sizeof(int))) ||
+        !(w->done = calloc((size_t)n + 1, sizeof(bool)))) {
+        if (w)
+            free(w->names), free(w->since), free(w->done), free(w);
+        return NULL;
+    }
+    w->goal = goal;
+    w->verb = verb;
+    for (int i = 0; i < n; i++) {
+        w->names[w->n] = strdup(proc_name(procs[i]));
+        w->since[w->n++] = proc_spawns(procs[i]);
+    }
+    return w;
+}
+
+static void undrain_all(struct request *r, struct wait *w)
+{
+    struct nginx *ng = control_env(r->ctl)->nginx;
+    if (ng && w->undrain)
+        nginx_undrain(ng, (const char *const *)w->names, w->n);
+    w->undrain = false;
+}
+
+/* Whether process i reached the goal (true), failed (reported), or not yet. */
+static bool settled(struct request *r, struct wait *w, int i)
+{
+    struct proc *p = supervisor_find(control_env(r->ctl)->sup, w->names[i]);
+    enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    if (w->goal == GOAL_GONE)
+        return !p;
+    if (w->goal == GOAL_DOWN)
+        return !p || proc_state_is_down(st);
+    if (st == PROC_RUNNING && proc_spawns(p) > w->since[i])
+        return true;
+    if (proc_spawns(p) > w->since[i] && (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF)) {
+        reply(r, 'e', "%s: %s: %s\n", w->names[i], proc_state_name(st), proc_error(p));
+        w->failed++;
+        return true;
+    }
+    if (!p || (proc_state_is_down(st) && !proc_wanted_up(p))) {
+        reply(r, 'e', "%s: was stopped before it was ready\n", w->names[i]);
+        w->failed++;
+        return true;
+    }
+    return false;
+}
+
+static void wait_progress(struct request *r)
+{
+    struct wait *w = r->pending.state;
+    if (w->draining)
+        return;
+    int open = 0;
+    for (int i = 0; i < w->n; i++) {
+        if (!w->done[i] && settled(r, w, i)) {
+            w->done[i] = true;
+            if (w->failed == 0 || w->goal != GOAL_UP)
+                reply(r, 'o', "%s: %s\n", w->names[i], w->verb);
+        }
+        open += !w->done[i];
+    }
+    if (open)
+        return;
+    undrain_all(r, w);
+    int failed = w->failed;
+    wait_free(w);
+    r->pending.state = NULL;
+    reply_end(r, failed ? PROTO_FAILED : PROTO_OK);
+}
+
+static void wait_cancel(struct request *r)
+{
+    struct wait *w = r->pending.state;
+    struct nginx *ng = control_env(r->ctl)->nginx;
+    if (ng)
+        nginx_cancel_drains(ng, r);
+    if (!w)
+        return;
+    undrain_all(r, w); /* the processes go on; nginx stops holding them out */
+    wait_free(w);
+    r->pending.state = NULL;
+}
+
+static void wait_for(struct request *r, struct wait *w)
+{
+    request_wait(r, (struct pending){wait_progress, wait_cancel, w});
+    wait_progress(r);
+}
+
+/* ---- start, stop, restart ---- */
+
+/* Workers in nginx's upstream, while nginx runs and is not being stopped too. */
+static int drainable(struct request *r, struct proc **procs, int n, char **out)
+{
+    const struct control_env *e = control_env(r->ctl);
+    const struct config *c = supervisor_config(e->sup);
+    struct proc *master = c->nginx ? supervisor_find(e->sup, c->nginx->program) : NULL;
+    int count = 0;
+    if (!e->nginx || !master || proc_state(master) != PROC_RUNNING)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (procs[i] == master)
+            return 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < c->nginx->nroutes; k++)
+            if (!strcmp(c->nginx->routes[k].program, proc_program(procs[i])->name))
+                out[count++] = (char *)proc_name(procs[i]);
+    return count;
+}
+
+typedef void act_fn(struct supervisor *s, struct proc *p);
+
+/* Runs fn on every named process (once nginx no longer routes to them). */
+static void act_now(struct request *r, act_fn *fn)
+{
+    struct wait *w = r->pending.state;
+    struct supervisor *sup = control_env(r->ctl)->sup;
+    w->draining = false;
+    for (int i = 0; i < w->n; i++) {
+        struct proc *p = supervisor_find(sup, w->names[i]);
+        if (p)
+            fn(sup, p);
+    }
+    wait_progress(r);
+}
+
+static act_fn *pending_act(struct request *r)
+{
+    return !strcmp(r->argv[0], "stop") ? supervisor_want_down : supervisor_restart;
+}
+
+static void on_drained(void *ctx, int err)
+{
+    struct request *r = ctx;
+    if (err < 0 && err != -ECANCELED)
+        reply(r, 'e', "nginx: the reload without them failed; going on\n");
+    act_now(r, pending_act(r));
+}
+
+static void stop_or_restart(struct request *r, enum goal goal, const char *verb)
+{
+    int count;
+    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
+    if (!procs)
+        return;
+    struct wait *w = wait_new(procs, count, goal, verb);
+    char **drain = calloc((size_t)count + 1, sizeof(char *));
+    int nd = w && drain ? drainable(r, procs, count, drain) : 0;
+    free(procs);
+    if (!w || !drain) {
+        free(drain);
+        if (w)
+            wait_free(w);
+        return reply_end(r, PROTO_FAILED);
+    }
+    w->draining = nd > 0;
+    w->undrain = nd > 0;
+    request_wait(r, (struct pending){wait_progress, wait_cancel, w});
+    if (nd > 0)
+        nginx_drain(control_env(r->ctl)->nginx, (const char *const *)drain, nd, on_drained, r);
+    else
+        act_now(r, pending_act(r));
+    free(drain);
+}
+
+static void cmd_start(struct request *r)
+{
+    const struct control_env *e = control_env(r->ctl);
+    int count;
+    if (r->argc < 2)
+        return reply(r, 'e', "usage: tendctl start NAME...\n"), reply_end(r, PROTO_USAGE);
+    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
+    if (!procs)
+        return;
+    struct wait *w = wait_new(procs, count, GOAL_UP, "started");
+    for (int i = 0; w && i < count; i++) {
+        if (proc_state(procs[i]) == PROC_RUNNING) { /* nothing to do: say so, succeed */
+            w->done[i] = true;
+            reply(r, 'o', "%s: already running\n", proc_name(procs[i]));
+        } else {
+            supervisor_want_up(e->sup, procs[i]);
+        }
+    }
+    if (w && e->nginx)
+        nginx_undrain(e->nginx, (const char *const *)w->names, w->n);
+    free(procs);
+    if (!w)
+        return reply_end(r, PROTO_FAILED);
+    wait_for(r, w);
+}
+
+static void cmd_stop(struct request *r)
+{
+    if (r->argc < 2)
+        return reply(r, 'e', "usage: tendctl stop NAME...\n"), reply_end(r, PROTO_USAGE);
+    stop_or_restart(r, GOAL_DOWN, "stopped");
+}
+
+/* ---- restart --rolling ---- */
+
+struct rolling {
+    char **names;
+    int n, at;
+    int since;
+    bool draining;
+};
+
+static void rolling_free(struct rolling *rl)
+{
+    for (int i = 0; i < rl->n; i++)
+        free(rl->names[i]);
+    free(rl->names);
+    free(rl);
+}
+
+static void rolling_next(struct request *r);
+
+static void rolling_drained(void *ctx, int err)
+{
+    struct request *r = ctx;
+    struct rolling *rl = r->pending.state;
+    (void)err; /* a failed reload still leaves nginx its retries: go on */
+    if (!rl)
+        return;
+    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct proc *p = supervisor_find(sup, rl->names[rl->at]);
+    rl->draining = false;
+    if (p) {
+        rl->since = proc_spawns(p);
+        supervisor_restart(sup, p);
+    }
+    commands_progress(r->ctl);
+}
+
+static void rolling_progress(struct request *r)
+{
+    struct rolling *rl = r->pending.state;
+    if (!rl || rl->draining || rl->at >= rl->n)
+        return;
+    const struct control_env *e = control_env(r->ctl);
+    struct proc *p = supervisor_find(e->sup, rl->names[rl->at]);
+    enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    if (p && st == PROC_RUNNING && proc_spawns(p) > rl->since) {
+        const char *name = rl->names[rl->at];
+        reply(r, 'o', "%s: restarted\n", name);
+        if (e->nginx)
+            nginx_undrain(e->nginx, &name, 1);
+        rl->at++;
+        return rolling_next(r);
+    }
+    if (!p || (proc_spawns(p) > rl->since && st != PROC_STARTING && st != PROC_RUNNING)) {
+        const char *name = rl->names[rl->at];
+        reply(r, 'e', "%s: not ready after the restart (%s%s%s): rolling restart stopped\n", name,
+              proc_state_name(st), p && *proc_error(p) ? ": " : "", p ? proc_error(p) : "");
+        if (e->nginx)
+            nginx_undrain(e->nginx, &name, 1);
+        rolling_free(rl);
+        r->pending.state = NULL;
+        reply_end(r, PROTO_FAILED);
+    }
+}
+
+static void rolling_next(struct request *r)
+{
+    struct rolling *rl = r->pending.state;
+    const struct control_env *e = control_env(r->ctl);
+    if (rl->at >= rl->n) {
+        rolling_free(rl);
+        r->pending.state = NULL;
+        return reply_end(r, PROTO_OK);
+    }
+    char *name = rl->names[rl->at], *routed[1];
+    struct proc *p = supervisor_find(e->sup, name);
+    rl->since = p ? proc_spawns(p) : 0;
+    rl->draining = true;
+    if (p && drainable(r, &p, 1, routed) == 1)
+        nginx_drain(e->nginx, (const char *const *)routed, 1, rolling_drained, r);
+    else
+        rolling_drained(r, 0);
+}
+
+static void rolling_cancel(struct request *r)
+{
+    struct rolling *rl = r->pending.state;
+    if (control_env(r->ctl)->nginx)
+        nginx_cancel_drains(control_env(r->ctl)->nginx, r);
+    if (rl) {
+        const char *name = rl->at < rl->n ? rl->names[rl->at] : NULL;
+        if (name && control_env(r->ctl)->nginx)
+            nginx_undrain(control_env(r->ctl)->nginx, &name, 1);
+        rolling_free(rl);
+    }
+    r->pending.state = NULL;
+}
+
+static void cmd_rolling(struct request *r)
+{
+    int count;
+    if (r->argc != 3)
+        return reply(r, 'e', "usage: tendctl restart --rolling PROGRAM\n"), reply_end(r, PROTO_USAGE);
+    struct proc **procs = targets(r, r->argv + 2, 1, &count);
+    if (!procs)
+        return;
+    struct rolling *rl = calloc(1, sizeof(*rl));
+    if (!rl || !(rl->names = calloc((size_t)count + 1, sizeof(char *)))) {
+        free(rl);
+        free(procs);
+        return reply_end(r, PROTO_FAILED);
+    }
+    for (int i = 0; i < count; i++)
+        rl->names[rl->n++] = strdup(proc_name(procs[i]));
+    free(procs);
+    request_wait(r, (struct pending){rolling_progress, rolling_cancel, rl});
+    rolling_next(r);
+}
+
+static void cmd_restart(struct request *r)
+{
+    if (r->argc >= 2 && !strcmp(r->argv[1], "--rolling"))
+        return cmd_rolling(r);
+    if (r->argc < 2)
+        return reply(r, 'e', "usage: tendctl restart [--rolling] NAME...\n"), reply_end(r, PROTO_USAGE);
+    stop_or_restart(r, GOAL_UP, "restarted");
+}
+
+/* ---- scale ---- */
+
+static void scale_drained(void *ctx, int err)
+{
+    struct request *r = ctx;
+    struct wait *w = r->pending.state;
+    (void)err;
+    if (!w)
+        return;
+    w->draining = false;
+    w->undrain = false; /* they are leaving the table */
+    struct supervisor *sup = control_env(r->ctl)->sup;
+    for (int i = 0; i < w->n; i++) {
+        struct proc *p = supervisor_find(sup, w->names[i]);
+        if (p)
+            supervisor_remove(sup, p);
+    }
+    wait_progress(r);
+}
+
+static void scale_down(struct request *r, const char *program, int n)
+{
+    const struct control_env *e = control_env(r->ctl);
+    int max = supervisor_count(e->sup), count;
+    struct proc **victims = calloc((size_t)max + 1, sizeof(*victims));
+    char **drain = calloc((size_t)max + 1, sizeof(char *));
+    count = victims && drain ? supervisor_scale_victims(e->sup, program, n, victims, max) : 0;
+    struct wait *w = victims ? wait_new(victims, count, GOAL_GONE, "removed") : NULL;
+    int nd = w ? drainable(r, victims, count, drain) : 0;
+    free(victims);
+    if (!w) {
+        free(drain);
+        return reply_end(r, PROTO_FAILED);
+    }
+    w->draining = true;
+    request_wait(r, (struct pending){wait_progress, wait_cancel, w});
+    if (nd > 0)
+        nginx_drain(e->nginx, (const char *const *)drain, nd, scale_drained, r);
+    else
+        scale_drained(r, 0);
+    free(drain);
+}
+
+static void scale_up(struct request *r, const char *program, int n)
+{
+    const struct control_env *e = control_env(r->ctl);
+    char err[512];
+    int before = supervisor_numprocs(e->sup, program);
+    if (supervisor_scale_up(e->sup, program, n, err, sizeof(err)) < 0) {
+        reply(r, 'e', "%s\n", err);
+        return reply_end(r, PROTO_FAILED);
+    }
+    struct proc **added = calloc((size_t)supervisor_count(e->sup) + 1, sizeof(*added));
+    int count = 0;
+    for (int i = 0; added && i < supervisor_count(e->sup); i++) {
+        struct proc *p = supervisor_proc(e->sup, i);
+        if (!strcmp(proc_program(p)->name, program) && !proc_removing(p) &&
+            proc_config(p)->num >= proc_program(p)->numprocs_start + before)
+            added[count++] = p;
+    }
+    struct wait *w = added ? wait_new(added, count, GOAL_UP, "started") : NULL;
+    for (int i = 0; w && i < w->n; i++)
+        w->since[i] = 0;
+    free(added);
+    if (!w)
+        return reply_end(r, PROTO_FAILED);
+    if (e->nginx)
+        nginx_undrain(e->nginx, (const char *const *)w->names, w->n);
+    wait_for(r, w);
+}
+
+static void cmd_scale(struct request *r)
+{
+    const struct control_env *e = control_env(r->ctl);
+    char *eq = r->argc == 2 ? strchr(r->argv[1], '=') : NULL;
+    long n;
+    if (!eq || strconv_long(eq + 1, 0, MAX_TARGETS, &n) < 0)
+        return reply(r, 'e', "usage: tendctl scale PROGRAM=N (N from 0 to 100000)\n"),
+               reply_end(r, PROTO_USAGE);
+    *eq = '\0';
+    const char *program = r->argv[1];
+    if (!config_program(supervisor_config(e->sup), program)) {
+        reply(r, 'e', "tend: no such program: %s\n", program);
+        return reply_end(r, PROTO_NO_SUCH);
+    }
+    int now = supervisor_numprocs(e->sup, program);
+    reply(r, 'o', "%s: %d -> %ld processes\n", program, now, n);
+    if (n > now)
+        scale_up(r, program, (int)n);
+    else if (n < now)
+        scale_down(r, program, (int)n);
+    else
+        reply_end(r, PROTO_OK);
+}
+
+/* ---- signal, pid, health, tail ---- */
+
+static void cmd_signal(struct request *r)
+{
+    int sig, count, failed = 0;
+    if (r->argc < 3 || strconv_signal(r->argv[1], &sig) < 0)
+        return reply(r, 'e', "usage: tendctl signal SIGNAL NAME...\n"), reply_end(r, PROTO_USAGE);
+    struct proc **procs = targets(r, r->argv + 2, r->argc - 2, &count);
+    if (!procs)
+        return;
+    for (int i = 0; i < count; i++) {
+        pid_t pid = proc_pid(procs[i]);
+        if (pid <= 0 || kill(pid, sig) < 0) {
+            reply(r, 'e', "%s: %s\n", proc_name(procs[i]), pid <= 0 ? "not running" : strerror(errno));
+            failed++;
+        } else {
+            reply(r, 'o', "%s: sent SIG%s\n", proc_name(procs[i]), strconv_signal_name(sig) ? strconv_signal_name(sig) : "?");
+        }
+    }
+    free(procs);
+    reply_end(r, failed ? PROTO_FAILED : PROTO_OK);
+}
+
+static void cmd_pid(struct request *r)
+{
+    int count;
+    if (r->argc == 1) {
+        reply(r, 'o', "%d\n", (int)getpid());
+        return reply_end(r, PROTO_OK);
+    }
+    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
+    if (!procs)
+        return;
+    int down = 0;
+    for (int i = 0; i < count; i++) {
+        reply(r, 'o', "%d\n", (int)proc_pid(procs[i]));
+        down += proc_pid(procs[i]) <= 0;
+    }
+    free(procs);
+    reply_end(r, down ? PROTO_NOT_READY : PROTO_OK);
+}
+
+static void cmd_health(struct request *r)
+{
+    struct supervisor *sup = control_env(r->ctl)->sup;
+    int bad = 0;
+    for (int i = 0; i < supervisor_count(sup); i++) {
+        struct proc *p = supervisor_proc(sup, i);
+        if (!proc_program(p)->autostart || proc_removing(p) || proc_state(p) == PROC_RUNNING)
+            continue;
+        reply(r, 'o', "%s: %s\n", proc_name(p), proc_state_name(proc_state(p)));
+        bad++;
+    }
+    if (!bad)
+        reply(r, 'o', "ok\n");
+    reply_end(r, bad ? PROTO_NOT_READY : PROTO_OK);
+}
+
+struct tail {
+    struct childio_sink *sink;
+    int stream;
+};
+
+static void on_tail_line(void *ctx, enum childio_stream stream, const char *line, size_t len)
+{
+    struct request *r = ctx;
+    struct tail *t = r->pending.state;
+    if ((int)stream != t->stream)
+        return;
+    reply_data(r, 'o', line, len);
+    reply_data(r, 'o', "\n", 1);
+}
+
+static void tail_cancel(struct request *r)
+{
+    struct tail *t = r->pending.state;
+    if (!t)
+        return;
+    childio_unlisten(t->sink, on_tail_line, r);
+    free(t);
+    r->pending.state = NULL;
+}
+
+static int tail_args(struct request *r, bool *follow, long *lines, char **name, int *stream)
+{
+    int i = 1;
+    for (; i < r->argc && r->argv[i][0] == '-'; i++) {
+        if (!strcmp(r->argv[i], "-f"))
+            *follow = true;
+        else if (!strcmp(r->argv[i], "-n") && i + 1 < r->argc &&
+                 strconv_long(r->argv[i + 1], 0, INT_MAX, lines) == 0)
+            i++;
+        else
+            return -1;
+    }
+    if (i >= r->argc || r->argc - i > 2)
+        return -1;
+    *name = r->argv[i];
+    if (r->argc - i == 2 && strcmp(r->argv[i + 1], "stdout") && strcmp(r->argv[i + 1], "stderr"))
+        return -1;
+    *stream = r->argc - i == 2 && !strcmp(r->argv[i + 1], "stderr");
+    return 0;
+}
+
+static void cmd_tail(struct request *r)
+{
+    bool follow = false;
+    long lines = 10;
+    char *name;
+    int stream, count;
+    if (tail_args(r, &follow, &lines, &name, &stream) < 0)
+        return reply(r, 'e', "usage: tendctl tail [-f] [-n N] NAME [stdout|stderr]\n"),
+               reply_end(r, PROTO_USAGE);
+    struct proc **procs = targets(r, &name, 1, &count);
+    if (!procs)
+        return;
+    struct proc *p = procs[0];
+    free(procs);
+    if (count != 1)
+        return reply(r, 'e', "tend: tail needs one process: %s has %d\n", name, count),
+               reply_end(r, PROTO_USAGE);
+    struct childio_sink *sink = proc_sink(p);
+    if (sink) {
+        char *buf = malloc(CHILDIO_RING);
+        size_t n = buf ? ring_tail(childio_ring(sink, (enum childio_stream)stream), (int)lines, buf, CHILDIO_RING) : 0;
+        reply_data(r, 'o', buf, n);
+        free(buf);
+    }
+    struct tail *t = follow && sink ? calloc(1, sizeof(*t)) : NULL;
+    if (!t || childio_listen(sink, on_tail_line, r) < 0) {
+        free(t);
+        if (follow && !sink)
+            reply(r, 'e', "%s has not run yet: nothing to follow\n", proc_name(p));
+        return reply_end(r, follow && !sink ? PROTO_FAILED : PROTO_OK);
+    }
+    t->sink = sink;
+    t->stream = stream;
+    request_wait(r, (struct pending){NULL, tail_cancel, t}); /* until the client leaves */
+}
+
+/* ---- reload, nginx, shutdown, version ---- */
+
+static void cmd_reload(struct request *r)
+{
+    const struct control_env *e = control_env(r->ctl);
+    char msg[2048];
+    int rc = e->hooks->reload(e->ctx, msg, sizeof(msg));
+    reply(r, rc < 0 ? 'e' : 'o', "%s\n", msg);
+    reply_end(r, rc < 0 ? PROTO_FAILED : PROTO_OK);
+}
+
+static void cmd_nginx(struct request *r)
+{
+    const struct control_env *e = control_env(r->ctl);
+    if (!e->nginx) {
+        reply(r, 'e', "tend: this config has no [nginx] section\n");
+        return reply_end(r, PROTO_FAILED);
+    }
+    reply(r, 'o', "%s", nginx_text(e->nginx));
+    if (*nginx_error(e->nginx))
+        reply(r, 'e', "nginx: %s\n", nginx_error(e->nginx));
+    reply_end(r, PROTO_OK);
+}
+
+static void cmd_shutdown(struct request *r)
+{
+    const struct control_env *e = control_env(r->ctl);
+    reply(r, 'o', "shutting down\n");
+    reply_end(r, PROTO_OK);
+    e->hooks->shutdown(e->ctx);
+}
+
+static void cmd_version(struct request *r)
+{
+    reply(r, 'o', "tend %s (protocol %s)\n", TEND_VERSION, PROTO_MAGIC);
+    reply_end(r, PROTO_OK);
+}
+
+void commands_run(struct request *r)
+{
+    static const struct {
+        const char *name;
+        void (*run)(struct request *r);
+    } table[] = {
+        {"status", cmd_status},   {"start", cmd_start},   {"stop", cmd_stop},
+        {"restart", cmd_restart}, {"signal", cmd_signal}, {"scale", cmd_scale},
+        {"reload", cmd_reload},   {"tail", cmd_tail},     {"pid", cmd_pid},
+        {"health", cmd_health},   {"nginx", cmd_nginx},   {"shutdown", cmd_shutdown},
+        {"version", cmd_version},
+    };
+    for (unsigned i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (!strcmp(r->argv[0], table[i].name))
+            return table[i].run(r);
+    reply(r, 'e', "tend: unknown command '%s' (see tendctl --help)\n", r->argv[0]);
+    reply_end(r, PROTO_USAGE);
+}

@@ -1,0 +1,438 @@
+/* control: the control socket: safe creation, peer checks, framed requests in,
+ * framed replies out. What the commands do is in commands.c. */
+#include "control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control_int.h"
+#include "log.h"
+
+struct conn {
+    uv_pipe_t pipe;
+    struct control *ctl;
+    char buf[PROTO_HEADER + PROTO_MAX_REQUEST];
+    size_t len;
+    struct request *req; /* once the whole request has arrived */
+    bool closing;
+    struct conn *prev, *next;
+};
+
+struct control {
+    uv_pipe_t listener;
+    struct control_env env;
+    char *path;
+    uid_t owner;
+    struct request *waiting;
+    struct conn *conns; /* every open connection, to close them all at the end */
+};
+
+struct wbuf {
+    uv_write_t req;
+    char data[];
+};
+
+const struct control_env *control_env(const struct control *c)
+{
+    return &c->env;
+}
+
+void control_set_nginx(struct control *c, struct nginx *n)
+{
+    if (c)
+        c->env.nginx = n;
+}
+
+void control_changed(struct control *c)
+{
+    if (c)
+        commands_progress(c);
+}
+
+/* ---- replies ---- */
+
+static void on_conn_closed(uv_handle_t *h)
+{
+    struct conn *k = h->data;
+    free(k);
+}
+
+static void conn_close(struct conn *k)
+{
+    if (k->closing)
+        return;
+    k->closing = true;
+    if (k->req) { /* the client left first: the command lets go of it */
+        struct request *r = k->req;
+        k->req = NULL;
+        r->conn = NULL;
+        if (!r->ended && r->pending.cancel)
+            r->pending.cancel(r);
+        if (!r->ended)
+            reply_end(r, PROTO_FAILED);
+    }
+    struct control *c = k->ctl;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        c->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    uv_close((uv_handle_t *)&k->pipe, on_conn_closed);
+}
+
+static void on_written(uv_write_t *w, int status)
+{
+    struct conn *k = w->handle->data;
+    free(w);
+    if (status < 0)
+        conn_close(k);
+}
+
+static void frame(struct conn *k, char type, const char *buf, size_t len)
+{
+    struct wbuf *w = malloc(sizeof(*w) + PROTO_HEADER + 1 + len);
+    if (!w)
+        return conn_close(k);
+    proto_header(w->data, (uint32_t)(len + 1));
+    w->data[PROTO_HEADER] = type;
+    memcpy(w->data + PROTO_HEADER + 1, buf, len);
+    uv_buf_t b = uv_buf_init(w->data, (unsigned)(PROTO_HEADER + 1 + len));
+    if (uv_write(&w->req, (uv_stream_t *)&k->pipe, &b, 1, on_written) < 0) {
+        free(w);
+        conn_close(k);
+    }
+}
+
+void reply_data(struct request *r, char stream, const char *buf, size_t len)
+{
+    while (r->conn && !r->conn->closing && len > 0) {
+        size_t n = len < PROTO_MAX_REPLY - 1 ? len : PROTO_MAX_REPLY - 1;
+        frame(r->conn, stream, buf, n);
+        buf += n;
+        len -= n;
+    }
+}
+
+void reply(struct request *r, char stream, const char *fmt, ...)
+{
+    char *text = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vasprintf(&text, fmt, ap);
+    va_end(ap);
+    if (n >= 0)
+        reply_data(r, stream, text, (size_t)n);
+    free(text);
+}
+
+static void unlink_waiting(struct request *r)
+{
+    struct control *c = r->ctl;
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (c->waiting == r)
+        c->waiting = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
+static void on_shutdown(uv_shutdown_t *s, int status)
+{
+    (void)status;
+    struct conn *k = s->handle->data;
+    free(s);
+    conn_close(k);
+}
+
+void reply_end(struct request *r, int status)
+{
+    char code = (char)status;
+    if (r->ended)
+        return;
+    r->ended = true;
+    unlink_waiting(r);
+    struct conn *k = r->conn;
+    free(r->argv);
+    free(r);
+    if (!k)
+        return;
+    k->req = NULL;
+    frame(k, 'x', &code, 1);
+    uv_shutdown_t *s = malloc(sizeof(*s)); /* close once the reply is out */
+    if (!s || uv_shutdown(s, (uv_stream_t *)&k->pipe, on_shutdown) < 0) {
+        free(s);
+        conn_close(k);
+    }
+}
+
+void request_wait(struct request *r, struct pending p)
+{
+    struct control *c = r->ctl;
+    r->pending = p;
+    r->next = c->waiting;
+    if (c->waiting)
+        c->waiting->prev = r;
+    c->waiting = r;
+}
+
+void commands_progress(struct control *c)
+{
+    for (struct request *r = c->waiting, *next; r; r = next) {
+        next = r->next; /* progress may end r */
+        if (r->pending.progress)
+            r->pending.progress(r);
+    }
+}
+
+/* ---- requests ---- */
+
+static void refuse(struct conn *k, int status, const char *msg)
+{
+    frame(k, 'e', msg, strlen(msg));
+    char code = (char)status;
+    frame(k, 'x', &code, 1);
+    uv_read_stop((uv_stream_t *)&k->pipe);
+    uv_shutdown_t *s = malloc(sizeof(*s));
+    if (!s || uv_shutdown(s, (uv_stream_t *)&k->pipe, on_shutdown) < 0) {
+        free(s);
+        conn_close(k);
+    }
+}
+
+static void start_request(struct conn *k, uint32_t len)
+{
+    char *argv[PROTO_MAX_ARGS];
+    int argc = proto_split(k->buf + PROTO_HEADER, len, argv, PROTO_MAX_ARGS);
+    if (argc < 0)
+        return refuse(k, PROTO_USAGE, "tend: malformed request\n");
+    struct request *r = calloc(1, sizeof(*r));
+    if (!r || !(r->argv = calloc((size_t)argc + 1, sizeof(char *)))) {
+        free(r);
+        return refuse(k, PROTO_FAILED, "tend: out of memory\n");
+    }
+    memcpy(r->argv, argv, sizeof(char *) * (size_t)argc);
+    r->argc = argc;
+    r->ctl = k->ctl;
+    r->conn = k;
+    k->req = r;
+    uv_read_stop((uv_stream_t *)&k->pipe); /* one request per connection */
+    commands_run(r);
+}
+
+/* Takes bytes as they come (one at a time is fine); checks the header before
+ * trusting its length. */
+static void take_bytes(struct conn *k, const char *data, size_t n)
+{
+    uint32_t len;
+    if (n > sizeof(k->buf) - k->len)
+        return refuse(k, PROTO_USAGE, "tend: request too large (at most 4096 bytes)\n");
+    memcpy(k->buf + k->len, data, n);
+    k->len += n;
+    if (k->len < PROTO_HEADER)
+        return;
+    int r = proto_parse_header(k->buf, PROTO_MAX_REQUEST, &len);
+    if (r == -EPROTO)
+        return refuse(k, PROTO_USAGE, "tend: unknown protocol (tend speaks " PROTO_MAGIC ")\n");
+    if (r == -EMSGSIZE)
+        return refuse(k, PROTO_USAGE, "tend: request too large (at most 4096 bytes)\n");
+    if (k->len > PROTO_HEADER + len)
+        return refuse(k, PROTO_USAGE, "tend: one request per connection\n");
+    if (k->len == PROTO_HEADER + len)
+        start_request(k, len);
+}
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
+{
+    static char scratch[PROTO_HEADER + PROTO_MAX_REQUEST + 1];
+    (void)h, (void)size;
+    *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    struct conn *k = s->data;
+    if (n < 0)
+        return conn_close(k); /* gone, perhaps mid-request: nothing was started */
+    if (n > 0 && !k->req && !k->closing)
+        take_bytes(k, buf->base, (size_t)n);
+}
+
+/* Root, or the socket's owner: anyone else is refused (the socket's mode is the
+ * first gate; this one holds even when the mode is wide open). */
+static bool peer_allowed(struct conn *k, uid_t *uid)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&k->pipe, &fd) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+        return false;
+    *uid = cred.uid;
+    return cred.uid == 0 || cred.uid == k->ctl->owner;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    struct control *c = server->data;
+    struct conn *k = status < 0 ? NULL : calloc(1, sizeof(*k));
+    uid_t uid = (uid_t)-1;
+    if (!k)
+        return;
+    k->ctl = c;
+    k->next = c->conns;
+    if (c->conns)
+        c->conns->prev = k;
+    c->conns = k;
+    uv_pipe_init(server->loop, &k->pipe, 0);
+    k->pipe.data = k;
+    if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0)
+        return conn_close(k);
+    if (!peer_allowed(k, &uid)) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "tend: permission denied: uid %d is not root or the socket's owner\n",
+                 (int)uid);
+        log_warn("control: refused a connection from uid %d", (int)uid);
+        return refuse(k, PROTO_FAILED, msg);
+    }
+    uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
+}
+
+/* ---- the socket ---- */
+
+static int make_parent(const char *path)
+{
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    return mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+/* A socket file left by a tend that died is replaced; one a live tend answers on is not. */
+static int claim_path(const struct sockaddr_un *addr, char *err, size_t len)
+{
+    struct stat st;
+    if (lstat(addr->sun_path, &st) < 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode))
+        return snprintf(err, len, "socket '%s': exists and is not a socket", addr->sun_path), -EEXIST;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int live = fd >= 0 && connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (live)
+        return snprintf(err, len, "socket '%s': another tend answers on it", addr->sun_path),
+               -EADDRINUSE;
+    unlink(addr->sun_path);
+    return 0;
+}
+
+/* The file never exists with a wider mode than asked: umask is set around bind. */
+static int bind_socket(const struct tend_cfg *t, uid_t uid, gid_t gid, char *err, size_t len)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(t->socket) >= sizeof(addr.sun_path))
+        return snprintf(err, len, "socket '%s': path too long", t->socket), -ENAMETOOLONG;
+    strcpy(addr.sun_path, t->socket);
+    int r = make_parent(t->socket);
+    if (r < 0)
+        return snprintf(err, len, "socket '%s': %s", t->socket, strerror(-r)), r;
+    if ((r = claim_path(&addr, err, len)) < 0)
+        return r;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return snprintf(err, len, "socket: %s", strerror(errno)), -errno;
+    mode_t old = umask(0777 & ~(mode_t)t->socket_mode);
+    r = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
+    umask(old);
+    if (r == 0 && uid != (uid_t)-1 && chown(t->socket, uid, gid) < 0)
+        r = -errno;
+    if (r == 0 && listen(fd, 64) < 0)
+        r = -errno;
+    if (r < 0) {
+        snprintf(err, len, "socket '%s': %s", t->socket, strerror(-r));
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
+{
+    *uid = (uid_t)-1;
+    *gid = (gid_t)-1;
+    if (!t->socket_owner)
+        return;
+    char user[256];
+    snprintf(user, sizeof(user), "%.*s", (int)strcspn(t->socket_owner, ":"), t->socket_owner);
+    struct passwd *pw = getpwnam(user);
+    if (pw) {
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+    }
+}
+
+struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct supervisor *sup,
+                              const struct control_hooks *hooks, void *ctx, char *err,
+                              size_t len)
+{
+    uid_t uid;
+    gid_t gid;
+    owner_of(t, &uid, &gid);
+    struct control *c = calloc(1, sizeof(*c));
+    if (!c || !(c->path = strdup(t->socket))) {
+        free(c);
+        snprintf(err, len, "out of memory");
+        return NULL;
+    }
+    int fd = bind_socket(t, uid, gid, err, len);
+    if (fd < 0) {
+        free(c->path);
+        free(c);
+        return NULL;
+    }
+    c->env = (struct control_env){.sup = sup, .hooks = hooks, .ctx = ctx};
+    c->owner = uid != (uid_t)-1 ? uid : geteuid();
+    uv_pipe_init(loop, &c->listener, 0);
+    c->listener.data = c;
+    uv_pipe_open(&c->listener, fd);
+    uv_listen((uv_stream_t *)&c->listener, 64, on_connection);
+    return c;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct control *c = h->data;
+    free(c->path);
+    free(c);
+}
+
+void control_stop(struct control *c)
+{
+    if (!c)
+        return;
+    while (c->waiting) { /* their clients hear the end */
+        struct request *r = c->waiting;
+        if (r->pending.cancel)
+            r->pending.cancel(r);
+        if (!r->ended)
+            reply_end(r, PROTO_FAILED);
+    }
+    while (c->conns)
+        conn_close(c->conns);
+    unlink(c->path);
+    uv_close((uv_handle_t *)&c->listener, on_listener_closed);
+}

@@ -1,0 +1,149 @@
+/* ctl: tendctl, the control client. Blocking and libc only, so it starts fast:
+ * connect, send the command's words, print the reply frames, exit with the
+ * status tend sent. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "version.h"
+
+static int usage(FILE *out, int status)
+{
+    fputs("usage: tendctl [-s SOCKET] COMMAND [ARGS...]\n"
+          "  status [--json] [NAME...]      start|stop|restart NAME...\n"
+          "  restart --rolling PROGRAM      signal SIG NAME...\n"
+          "  scale PROGRAM=N                reload\n"
+          "  tail [-f] [-n N] NAME [stdout|stderr]\n"
+          "  pid [NAME]   health   nginx   shutdown   version\n"
+          "NAME: a process (web_00), a program (web), a group (web:*), or all.\n"
+          "The socket: -s, else $TEND_SOCKET, else tend's default (see tendctl(1)).\n",
+          out);
+    return status;
+}
+
+/* tend's default, worked out the same way (see config_load). */
+static const char *default_socket(char *buf, size_t len)
+{
+    const char *env = getenv("TEND_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
+    if (env && *env)
+        return env;
+    if (geteuid() == 0)
+        return "/run/tend.sock";
+    if (xdg && *xdg)
+        snprintf(buf, len, "%s/tend.sock", xdg);
+    else
+        snprintf(buf, len, "/tmp/tend-%u.sock", (unsigned)geteuid());
+    return buf;
+}
+
+static int connect_to(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return errno = ENAMETOOLONG, -1;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int err = errno;
+        if (fd >= 0)
+            close(fd);
+        return errno = err, -1;
+    }
+    return fd;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads exactly len bytes; 0 at a clean end before the first byte, -1 otherwise. */
+static int read_all(int fd, char *buf, size_t len)
+{
+    size_t got = 0;
+    while (got < len) {
+        ssize_t n = read(fd, buf + got, len - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return got == 0 && n == 0 ? 0 : -1;
+        got += (size_t)n;
+    }
+    return 1;
+}
+
+static int send_request(int fd, char **argv, int argc)
+{
+    char frame[PROTO_HEADER + PROTO_MAX_REQUEST];
+    int n = proto_join(argv, argc, frame + PROTO_HEADER, PROTO_MAX_REQUEST);
+    if (n < 0) {
+        fputs("tendctl: the request is too long\n", stderr);
+        return -1;
+    }
+    proto_header(frame, (uint32_t)n);
+    return write_all(fd, frame, PROTO_HEADER + (size_t)n);
+}
+
+/* Prints reply frames until the end frame; returns its status. */
+static int read_reply(int fd)
+{
+    static char payload[PROTO_MAX_REPLY];
+    for (;;) {
+        char header[PROTO_HEADER];
+        uint32_t len;
+        int r = read_all(fd, header, sizeof(header));
+        if (r <= 0 || proto_parse_header(header, PROTO_MAX_REPLY, &len) < 0 || len == 0 ||
+            read_all(fd, payload, len) <= 0) {
+            fputs("tendctl: the connection to tend ended before its answer\n", stderr);
+            return PROTO_FAILED;
+        }
+        if (payload[0] == 'x')
+            return len >= 2 ? (unsigned char)payload[1] : PROTO_FAILED;
+        write_all(payload[0] == 'e' ? STDERR_FILENO : STDOUT_FILENO, payload + 1, len - 1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    char buf[256];
+    const char *path = NULL;
+    int i = 1;
+    if (i + 1 < argc && !strcmp(argv[i], "-s"))
+        path = argv[i + 1], i += 2;
+    if (i >= argc)
+        return usage(stderr, PROTO_USAGE);
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help"))
+        return usage(stdout, PROTO_OK);
+    if (!strcmp(argv[i], "--version")) {
+        printf("tendctl %s (protocol %s)\n", TEND_VERSION, PROTO_MAGIC);
+        return PROTO_OK;
+    }
+    if (!path)
+        path = default_socket(buf, sizeof(buf));
+    int fd = connect_to(path);
+    if (fd < 0) {
+        fprintf(stderr, "tendctl: cannot reach tend at '%s': %s\n", path, strerror(errno));
+        return PROTO_UNREACHABLE;
+    }
+    if (send_request(fd, argv + i, argc - i) < 0) {
+        close(fd);
+        return errno ? PROTO_UNREACHABLE : PROTO_USAGE;
+    }
+    int status = read_reply(fd);
+    close(fd);
+    return status;
+}

@@ -1,0 +1,52 @@
+/* proto: frame headers and request words, with every length checked. */
+#include "proto.h"
+
+#include <errno.h>
+#include <string.h>
+
+void proto_header(char out[PROTO_HEADER], uint32_t len)
+{
+    memcpy(out, PROTO_MAGIC, 4);
+    out[4] = (char)(len >> 24);
+    out[5] = (char)(len >> 16);
+    out[6] = (char)(len >> 8);
+    out[7] = (char)len;
+}
+
+int proto_parse_header(const char in[PROTO_HEADER], uint32_t max, uint32_t *len)
+{
+    const unsigned char *u = (const unsigned char *)in;
+    if (memcmp(in, PROTO_MAGIC, 4) != 0)
+        return -EPROTO;
+    uint32_t n = (uint32_t)u[4] << 24 | (uint32_t)u[5] << 16 | (uint32_t)u[6] << 8 | u[7];
+    if (n > max)
+        return -EMSGSIZE;
+    *len = n;
+    return 0;
+}
+
+int proto_split(char *buf, uint32_t len, char **argv, int max)
+{
+    int argc = 0;
+    if (len == 0 || buf[len - 1] != '\0')
+        return -EINVAL;
+    for (uint32_t i = 0; i < len; i += (uint32_t)strlen(buf + i) + 1) {
+        if (argc == max)
+            return -EINVAL;
+        argv[argc++] = buf + i;
+    }
+    return argv[0][0] ? argc : -EINVAL;
+}
+
+int proto_join(char *const *argv, int argc, char *out, size_t outlen)
+{
+    size_t n = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(argv[i]) + 1;
+        if (n + len > outlen || n + len > PROTO_MAX_REQUEST)
+            return -EMSGSIZE;
+        memcpy(out + n, argv[i], len);
+        n += len;
+    }
+    return (int)n;
+}

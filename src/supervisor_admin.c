@@ -1,0 +1,276 @@
+/* supervisor_admin: what tendctl asks of the process table: starts and stops,
+ * scaling, and reloads that apply only the difference between two snapshots. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "childio.h"
+#include "log.h"
+#include "supervisor.h"
+#include "supervisor_int.h"
+
+/* ---- snapshots ---- */
+
+void snapshot_release(struct supervisor *s, struct snapshot *snap)
+{
+    if (--snap->refs > 0 || snap == s->snaps)
+        return; /* still used, or the current one */
+    for (struct snapshot **p = &s->snaps; *p; p = &(*p)->next)
+        if (*p == snap) {
+            *p = snap->next;
+            break;
+        }
+    config_free(snap->cfg);
+    free(snap);
+}
+
+void supervisor_swap_pending(struct proc *p, bool keep_sink)
+{
+    struct snapshot *old = p->snap;
+    p->snap = p->pending.snap;
+    p->prog = p->pending.prog;
+    p->cfg = p->pending.cfg;
+    p->pending.snap = NULL;
+    p->pending.prog = NULL;
+    p->pending.cfg = NULL;
+    if (!keep_sink) { /* its log destinations may have changed */
+        childio_sink_unref(p->sink);
+        p->sink = NULL;
+    }
+    snapshot_release(p->sup, old);
+}
+
+/* Older snapshots no process uses any more. */
+static void free_unused(struct supervisor *s)
+{
+    for (struct snapshot **p = &s->snaps->next; *p;) {
+        struct snapshot *snap = *p;
+        if (snap->refs > 0) {
+            p = &snap->next;
+            continue;
+        }
+        *p = snap->next;
+        config_free(snap->cfg);
+        free(snap);
+    }
+}
+
+/* ---- commands ---- */
+
+void supervisor_want_up(struct supervisor *s, struct proc *p)
+{
+    p->wanted_up = true;
+    p->removing = false;
+    p->failed_starts = 0;
+    backoff_reset(&p->backoff);
+    if (p->state == PROC_BACKOFF || (proc_state_is_down(p->state) && !s->stopping))
+        supervisor_event(p, EV_START);
+    supervisor_reconcile(s);
+}
+
+void supervisor_want_down(struct supervisor *s, struct proc *p)
+{
+    p->wanted_up = false;
+    if (!proc_state_is_down(p->state))
+        supervisor_event(p, EV_STOP);
+    supervisor_reconcile(s);
+}
+
+void supervisor_restart(struct supervisor *s, struct proc *p)
+{
+    p->wanted_up = true;
+    p->failed_starts = 0;
+    backoff_reset(&p->backoff);
+    if (p->state == PROC_RUNNING || p->state == PROC_STARTING)
+        supervisor_event(p, EV_STOP); /* STOPPING, then started again as it is wanted up */
+    else
+        supervisor_want_up(s, p);
+}
+
+void supervisor_remove(struct supervisor *s, struct proc *p)
+{
+    p->removing = true;
+    supervisor_want_down(s, p);
+    if (proc_state_is_down(p->state)) /* already down: the next turn of the loop takes it */
+        supervisor_event(p, EV_STOP);
+}
+
+/* ---- scaling ---- */
+
+static struct proc *find_num(const struct supervisor *s, const struct program_cfg *g, int num)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (!strcmp(s->procs[i]->prog->name, g->name) && s->procs[i]->cfg->num == num)
+            return s->procs[i];
+    return NULL;
+}
+
+int supervisor_numprocs(const struct supervisor *s, const char *program)
+{
+    int n = 0;
+    for (int i = 0; i < s->nprocs; i++)
+        n += !strcmp(s->procs[i]->prog->name, program) && !s->procs[i]->removing;
+    return n;
+}
+
+/* The new ports must not be another program's. */
+static int check_ports(const struct supervisor *s, const struct program_cfg *g, int n, char *err,
+                       size_t len)
+{
+    if (!g->port)
+        return 0;
+    if (g->port + n - 1 > 65535)
+        return snprintf(err, len, "scale: %d processes from port %d run past 65535", n, g->port),
+               -ERANGE;
+    for (int i = 0; i < s->nprocs; i++) {
+        const struct proc *q = s->procs[i];
+        if (strcmp(q->prog->name, g->name) && q->cfg->port >= g->port && q->cfg->port < g->port + n)
+            return snprintf(err, len, "scale: port %d belongs to %s", q->cfg->port, q->cfg->name),
+                   -EADDRINUSE;
+    }
+    return 0;
+}
+
+/* A process's config: the snapshot's own, or expanded now for a number past it. */
+static const struct proc_cfg *proc_config_for(struct supervisor *s, const struct program_cfg *g,
+                                              int index, char *err, size_t len)
+{
+    const char *why = NULL;
+    if (index < g->nprocs)
+        return &g->procs[index];
+    const struct proc_cfg *c = config_expand_process(s->snaps->cfg, g, index, &why);
+    if (!c)
+        snprintf(err, len, "scale: %s", why);
+    return c;
+}
+
+int supervisor_scale_up(struct supervisor *s, const char *program, int n, char *err, size_t len)
+{
+    const struct program_cfg *g = config_program(s->cfg, program);
+    int r = check_ports(s, g, n, err, len);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < n; i++) {
+        struct proc *p = find_num(s, g, g->numprocs_start + i);
+        if (p) { /* kept, or called back from leaving */
+            if (p->removing)
+                supervisor_want_up(s, p);
+            continue;
+        }
+        const struct proc_cfg *c = proc_config_for(s, g, i, err, len);
+        if (!c)
+            return -EINVAL;
+        if (supervisor_find(s, c->name)) /* a name without %(process_num) repeats */
+            return snprintf(err, len, "scale: [program:%s] would have two processes named '%s': "
+                            "put %%(process_num) in its process_name", program, c->name), -EEXIST;
+        if (!(p = supervisor_add(s, s->snaps, g, c)))
+            return snprintf(err, len, "scale: out of memory"), -ENOMEM;
+        p->wanted_up = true;
+    }
+    supervisor_sort(s);
+    supervisor_reconcile(s);
+    return 0;
+}
+
+int supervisor_scale_victims(const struct supervisor *s, const char *program, int n,
+                             struct proc **out, int max)
+{
+    int count = 0;
+    for (int i = 0; i < s->nprocs && count < max; i++) {
+        struct proc *p = s->procs[i];
+        if (!strcmp(p->prog->name, program) && !p->removing &&
+            p->cfg->num >= p->prog->numprocs_start + n)
+            out[count++] = p;
+    }
+    return count;
+}
+
+/* ---- reloads ---- */
+
+static const struct proc_cfg *find_in(const struct config *c, const char *name,
+                                      const struct program_cfg **prog)
+{
+    return config_process(c, name, prog);
+}
+
+static void retarget(struct proc *p, struct snapshot *snap, const struct program_cfg *g,
+                     const struct proc_cfg *c)
+{
+    if (p->pending.snap)
+        snapshot_release(p->sup, p->pending.snap);
+    p->pending.snap = snap;
+    p->pending.prog = g;
+    p->pending.cfg = c;
+    snap->refs++;
+}
+
+/* Same process under the new config: in place when nothing that shapes the
+ * running process changed, else a restart (or, if it is down, just the swap). */
+static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
+                   const struct program_cfg *g, const struct proc_cfg *c,
+                   struct reload_summary *sum)
+{
+    bool changed = config_process_changed(p->prog, p->cfg, g, c);
+    retarget(p, snap, g, c);
+    p->removing = false;
+    if (!changed) {
+        supervisor_swap_pending(p, true); /* same logs: the ring goes on */
+        sum->unchanged++;
+        return;
+    }
+    sum->restarted++;
+    if (proc_state_is_down(p->state) || p->state == PROC_BACKOFF) {
+        supervisor_swap_pending(p, false);
+        p->wanted_up = g->autostart; /* a changed program starts afresh, as when added */
+        p->failed_starts = 0;
+        if (p->state == PROC_BACKOFF || p->wanted_up)
+            supervisor_want_up(s, p);
+        return;
+    }
+    log_info("%s: config changed: restarting", c->name);
+    supervisor_restart(s, p); /* swapped to the new config when it is down */
+}
+
+void supervisor_reload(struct supervisor *s, struct config *next, struct reload_summary *sum)
+{
+    struct snapshot *snap = calloc(1, sizeof(*snap));
+    *sum = (struct reload_summary){0};
+    if (!snap) {
+        log_error("reload: out of memory");
+        config_free(next);
+        return;
+    }
+    snap->cfg = next;
+    snap->next = s->snaps;
+    snap->refs = 1; /* held by the reload until it is done */
+    s->snaps = snap;
+    s->cfg = next;
+    int old = s->nprocs;
+    for (int i = 0; i < old; i++) {
+        struct proc *p = s->procs[i];
+        const struct program_cfg *g;
+        const struct proc_cfg *c = find_in(next, p->cfg->name, &g);
+        if (c) {
+            update(s, p, snap, g, c, sum);
+        } else if (!p->removing) {
+            log_info("%s: gone from the config: stopping", p->cfg->name);
+            sum->removed++;
+            supervisor_remove(s, p);
+        }
+    }
+    for (int i = 0; i < next->nprograms; i++)
+        for (int j = 0; j < next->programs[i].nprocs; j++)
+            if (!supervisor_find(s, next->programs[i].procs[j].name) &&
+                supervisor_add(s, snap, &next->programs[i], &next->programs[i].procs[j]))
+                sum->added++;
+    supervisor_sort(s);
+    snap->refs--; /* the reload's own hold; the current snapshot is never freed */
+    free_unused(s);
+    supervisor_reconcile(s);
+}
+
+bool proc_removing(const struct proc *p)
+{
+    return p->removing;
+}

@@ -1,0 +1,73 @@
+/* Private to the supervisor (supervisor.c: events and actions; supervisor_admin.c:
+ * commands, scaling and reloads). */
+#ifndef TEND_SUPERVISOR_INT_H
+#define TEND_SUPERVISOR_INT_H
+
+#include "backoff.h"
+#include "supervisor.h"
+
+/* A config snapshot and the processes that still use it: an old one is freed
+ * once the last process has moved to a newer one. */
+struct snapshot {
+    struct config *cfg;
+    int refs;
+    struct snapshot *next;
+};
+
+enum { MAX_OBSERVERS = 8 };
+
+struct proc {
+    struct supervisor *sup;
+    struct snapshot *snap; /* holds prog and cfg */
+    const struct program_cfg *prog;
+    const struct proc_cfg *cfg;
+    struct { /* a reload changed it: the config it restarts with */
+        struct snapshot *snap;
+        const struct program_cfg *prog;
+        const struct proc_cfg *cfg;
+    } pending;
+    enum proc_state state;
+    bool wanted_up, failing;
+    bool removing; /* leaves the table once down (scaled down, or gone from the config) */
+    pid_t pid;
+    uint64_t started_ms, changed_ms, delay_ms;
+    int failed_starts, restarts, spawns, last_status;
+    struct backoff backoff;
+    char error[256];
+    uv_timer_t timer; /* the phase's: startsecs/ready_timeout, backoff, stopwaitsecs */
+    struct probe *probe; /* ready = tcp or http, while STARTING */
+    struct childio_sink *sink;
+};
+
+struct supervisor {
+    uv_loop_t *loop;
+    const struct config *cfg; /* the current snapshot's */
+    struct snapshot *snaps;   /* the current one first, then older ones still in use */
+    struct proc **procs;      /* in start order */
+    int nprocs, cap;
+    bool stopping, reconciling, changed, freeing;
+    /* Calls out (critical, stopped) can start a shutdown or free the supervisor:
+     * they are made from this timer, never from inside an event being handled. */
+    uv_timer_t notify;
+    int critical_status; /* -1: none pending */
+    supervisor_stopped_cb *stopped;
+    void *stopped_ctx;
+    supervisor_critical_cb *critical;
+    void *critical_ctx;
+    struct { supervisor_observer *cb; void *ctx; } observers[MAX_OBSERVERS];
+    int nobservers;
+    uint32_t rnd;
+};
+
+
+/* A process joins the table (wanted up per autostart, or as told). */
+struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
+                            const struct program_cfg *g, const struct proc_cfg *c);
+void supervisor_sort(struct supervisor *s);
+void supervisor_event(struct proc *p, enum proc_event ev);
+void supervisor_reconcile(struct supervisor *s);
+/* Moves p to its pending config (after a reload); keep_sink when its logs are the same. */
+void supervisor_swap_pending(struct proc *p, bool keep_sink);
+void snapshot_release(struct supervisor *s, struct snapshot *snap);
+
+#endif
