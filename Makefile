@@ -32,6 +32,7 @@ CTL_SRC  := src/ctl.c src/proto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+-include fuzz/fuzz.mk
 TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
@@ -72,10 +73,11 @@ unit: $(UNIT_BIN)
 deps:
 	@scripts/deps.sh
 
-# Every tier: unit (cmocka), golden files and black-box (pytest, real binaries).
+# Every tier: unit (cmocka), golden files and black-box (pytest, real binaries), and a
+# short run of each fuzzer.
 check: deps
-	$(MAKE) all unit
-	@BUILD=$(BUILD) PYTEST="$(PYTEST)" scripts/run-tests
+	$(MAKE) all unit fuzz-build
+	@BUILD=$(BUILD) PYTEST="$(PYTEST)" FUZZ=1 scripts/run-tests
 
 asan: deps
 	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
@@ -105,6 +107,7 @@ help:
 	@echo "make            build tend and tendctl"
 	@echo "make check      install what is missing, build, run every test tier"
 	@echo "make asan       the same tests with AddressSanitizer and UBSan"
+	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (60)"
 	@echo "make demo       nginx on :8080 in front of 4 Node.js workers"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 

@@ -2,12 +2,14 @@
 #   make fuzz-build                  the harnesses, into build/fuzz/
 #   make fuzz [FUZZ_SECONDS=60]      each harness for that long; fails on a crash, leak or timeout
 #   make fuzz-smoke                  the same for FUZZ_SMOKE_SECONDS (10) each, for make check
+#   make fuzz-run-config             one harness (also fuzz-run-words)
 # `make -j2 fuzz` runs the two harnesses side by side. Corpora grow in build/fuzz/corpus-NAME.
 
 FUZZ_CC            ?= clang
 FUZZ_DIR           ?= build/fuzz
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_RUN_SECONDS   ?= $(FUZZ_SECONDS)
 FUZZ_NAMES         := config words
 FUZZ_PKG_CONFIG    := $(or $(PKG_CONFIG),pkg-config)
 
@@ -28,14 +30,15 @@ FUZZ_LDFLAGS_config := -Wl,--wrap=glob
 # Seeds: fuzz_config starts from the test configs and the real-world corpus, copied into
 # one directory (libFuzzer takes directories); fuzz_words from its hand-written set.
 FUZZ_CONFIG_SEEDS := $(wildcard tests/configs/bad/*.ini tests/configs/host/*.ini \
-                                tests/corpus/supervisord/*.conf) examples/tend.ini
+                                tests/corpus/supervisord/*.conf fuzz/seeds/config/*) \
+                     examples/tend.ini
 FUZZ_SEEDS_config := $(FUZZ_DIR)/seeds-config
 FUZZ_SEEDS_words  := fuzz/seeds/words
 FUZZ_DICT_config  := -dict=fuzz/config.dict
 FUZZ_DICT_words   :=
 
 FUZZ_OPTS := -timeout=5 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1
-FUZZ_ENV  := ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+FUZZ_ENV  := ASAN_OPTIONS=detect_leaks=1 \
              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # Whoever includes this file keeps its default goal (all), wherever the include sits.
@@ -87,8 +90,9 @@ $(FUZZ_RUNS): fuzz-run-%: $(FUZZ_DIR)/fuzz_%
 	  echo "fuzz_$*: $${runs:-?} runs in $(FUZZ_RUN_SECONDS) s, $${cov:-no coverage line}"; \
 	else \
 	  found=$$(sed -n 's/.*Test unit written to \(.*\)/\1/p' $$log | tail -n 1); \
-	  why=$$(grep -m 1 -o 'ERROR: [A-Za-z]*: [^(]*\|ALARM: [^.]*\|SUMMARY: .*' $$log | head -n 1); \
-	  echo "fuzz_$*: FAILED (exit $$rc) after $${runs:-?} runs: $${why:-see the log}"; \
+	  why=$$(sed -n 's/^fuzz_$*: //p' $$log | head -n 1); \
+	  [ -n "$$why" ] || why=$$(grep -m 1 -o 'ERROR: [A-Za-z]*: [^(]*' $$log); \
+	  echo "fuzz_$*: FAILED (exit $$rc) after $${runs:-0} runs: $${why:-see the log}"; \
 	  echo "fuzz_$*:   input: $${found:-none saved}; log: $$log"; \
 	  exit 1; \
 	fi

@@ -1,8 +1,10 @@
 /* fuzz_config: feeds each input to config_load() as a file and checks what the loader
  * promises about its snapshot and its diagnostics. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -64,17 +66,46 @@ static void write_file(const char *path, const char *text)
     CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0);
 }
 
-static void remove_sandbox(void)
+/* Only the fixtures and the input are ever made in a sandbox. */
+static void remove_dir(const char *dir)
 {
     char path[160];
     for (size_t i = 0; i < sizeof(fixtures) / sizeof(fixtures[0]); i++) {
-        snprintf(path, sizeof(path), "%s/%s", sandbox, fixtures[i].name);
+        snprintf(path, sizeof(path), "%s/%s", dir, fixtures[i].name);
         unlink(path);
     }
-    unlink(input_path);
-    snprintf(path, sizeof(path), "%s/inc", sandbox);
+    snprintf(path, sizeof(path), "%s/fuzz.ini", dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/inc", dir);
     rmdir(path);
-    rmdir(sandbox);
+    rmdir(dir);
+}
+
+static void remove_sandbox(void)
+{
+    remove_dir(sandbox);
+}
+
+/* A run that crashes or times out exits without atexit handlers and leaves its
+ * sandbox behind (fork mode makes a process per job): remove those whose process
+ * is gone, which the pid in the name tells. */
+static void sweep_stale(void)
+{
+    DIR *d = opendir("/tmp");
+    struct dirent *e;
+    struct stat st;
+    char path[160];
+    int pid;
+    while (d && (e = readdir(d))) {
+        if (sscanf(e->d_name, "tend-fuzz-%d-", &pid) != 1 || pid <= 0 || kill(pid, 0) == 0 ||
+            errno != ESRCH)
+            continue;
+        snprintf(path, sizeof(path), "/tmp/%s", e->d_name);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+            remove_dir(path);
+    }
+    if (d)
+        closedir(d);
 }
 
 /* No chdir into the sandbox: libFuzzer resolves its corpus and artifact paths
@@ -84,7 +115,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char path[160];
     (void)argc, (void)argv;
-    snprintf(sandbox, sizeof(sandbox), "/tmp/tend-fuzz-XXXXXX");
+    sweep_stale();
+    snprintf(sandbox, sizeof(sandbox), "/tmp/tend-fuzz-%d-XXXXXX", (int)getpid());
     CHECK(mkdtemp(sandbox));
     snprintf(path, sizeof(path), "%s/inc", sandbox);
     CHECK(mkdir(path, 0700) == 0);
@@ -112,7 +144,9 @@ static void write_input(const uint8_t *data, size_t size)
     }
 }
 
-/* Every process is found by its name, and is unchanged against itself. */
+/* Every process is whole, the first ones are found by name (a lookup is linear:
+ * all of numprocs=100000 would make the harness, not tend, quadratic), and each is
+ * unchanged against itself. */
 static void walk_program(struct config *c, const struct program_cfg *p)
 {
     const struct program_cfg *owner = NULL;
@@ -121,7 +155,8 @@ static void walk_program(struct config *c, const struct program_cfg *p)
     for (int i = 0; i < p->nprocs; i++) {
         const struct proc_cfg *proc = &p->procs[i];
         CHECK(proc->name && *proc->name && proc->argv && proc->argv[0] && proc->env);
-        CHECK(config_process(c, proc->name, &owner) == proc && owner == p);
+        if (i < 64)
+            CHECK(config_process(c, proc->name, &owner) == proc && owner == p);
         CHECK(!config_process_changed(p, proc, p, proc));
     }
 }

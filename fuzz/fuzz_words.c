@@ -167,7 +167,11 @@ static void check_scaled(const char *s, uint64_t got, const struct unit *units)
             break;
     CHECK(units->name);
     long double want = num * units->value, diff = (long double)got - want;
-    CHECK((diff < 0 ? -diff : diff) <= units->value + 1 + want * 1e-15L);
+    if ((diff < 0 ? -diff : diff) > units->value + 1 + want * 1e-15L) {
+        fprintf(stderr, "fuzz_words: strconv read '%s' as %llu, not about %.0Lf\n", s,
+                (unsigned long long)got, want);
+        abort();
+    }
 }
 
 static void fuzz_strconv(const char *s)

@@ -16,6 +16,7 @@ struct loader {
     const char *stack[16]; /* the include chain, to report cycles */
     int depth;
     const char *hostname;
+    const char *here_of, *here; /* %(here)s for the last file asked: realpath is not free */
 };
 
 /* Expands e's value with vars (plus `here` and `host_node_name`); on failure

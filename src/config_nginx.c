@@ -55,10 +55,11 @@ static int set_upstream(struct loader *L, struct nginx_cfg *n, const struct ini_
 static int set_listen(struct loader *L, struct nginx_cfg *n, const struct ini_entry *e,
                       const char *v)
 {
-    const char *colon = strrchr(v, ':');
-    const char *port = colon && (v[0] != '[' || colon > strchr(v, ']')) ? colon + 1 : v;
+    const char *colon = strrchr(v, ':'), *close = strchr(v, ']');
+    const char *port = colon && (v[0] != '[' || (close && colon > close)) ? colon + 1 : v;
     long p;
-    if (strconv_long(port, 1, 65535, &p) < 0 || strpbrk(v, " \t;{}"))
+    if ((v[0] == '[') != (close != NULL) || strconv_long(port, 1, 65535, &p) < 0 ||
+        strpbrk(v, " \t;{}"))
         return fail(L, e, "expected PORT or ADDRESS:PORT, not");
     n->listen = v;
     n->listen_port = (int)p;

@@ -469,6 +469,11 @@ static int proc_logs(struct loader *L, const struct program_cfg *p, struct proc_
     return 0;
 }
 
+static bool str_equal(const char *a, const char *b)
+{
+    return a == b || (a && b && !strcmp(a, b));
+}
+
 static int expand_process(struct loader *L, const struct program_cfg *p, int index,
                           struct proc_cfg *proc)
 {
@@ -484,7 +489,11 @@ static int expand_process(struct loader *L, const struct program_cfg *p, int ind
     r |= proc_logs(L, p, proc, vars, nvars);
     if (r < 0)
         return -EINVAL;
-    if (!proc->problem)
+    const struct proc_cfg *first = index > 0 ? &p->procs[0] : NULL;
+    if (first && first->argv && !strcmp(first->argv[0], proc->argv[0]) &&
+        str_equal(first->directory, proc->directory))
+        proc->problem = proc->problem ? proc->problem : first->problem; /* the same lookup */
+    else if (!proc->problem)
         check_command(L, proc, ini_get(p->section, "command"));
     return 0;
 }
@@ -560,11 +569,6 @@ static bool strv_equal(char *const *a, char *const *b)
         if (strcmp(*a, *b))
             return false;
     return !*a && !*b;
-}
-
-static bool str_equal(const char *a, const char *b)
-{
-    return a == b || (a && b && !strcmp(a, b));
 }
 
 static bool log_equal(const struct log_cfg *a, const struct log_cfg *b)

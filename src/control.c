@@ -23,7 +23,8 @@ struct conn {
     char buf[PROTO_HEADER + PROTO_MAX_REQUEST];
     size_t len;
     struct request *req; /* once the whole request has arrived */
-    bool closing;
+    bool closing, refused;
+    size_t dropped; /* bytes read and thrown away after a refusal */
     struct conn *prev, *next;
 };
 
@@ -149,10 +150,10 @@ static void unlink_waiting(struct request *r)
 
 static void on_shutdown(uv_shutdown_t *s, int status)
 {
-    (void)status;
     struct conn *k = s->handle->data;
     free(s);
-    conn_close(k);
+    if (!k->refused || status < 0)
+        conn_close(k); /* a refused client is read until it leaves: see refuse() */
 }
 
 void reply_end(struct request *r, int status)
@@ -197,12 +198,14 @@ void commands_progress(struct control *c)
 
 /* ---- requests ---- */
 
+/* Says why, then reads and drops what else the client sends until it leaves:
+ * closing with unread bytes would reset the connection before it read the reason. */
 static void refuse(struct conn *k, int status, const char *msg)
 {
     frame(k, 'e', msg, strlen(msg));
     char code = (char)status;
     frame(k, 'x', &code, 1);
-    uv_read_stop((uv_stream_t *)&k->pipe);
+    k->refused = true;
     uv_shutdown_t *s = malloc(sizeof(*s));
     if (!s || uv_shutdown(s, (uv_stream_t *)&k->pipe, on_shutdown) < 0) {
         free(s);
@@ -264,7 +267,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     struct conn *k = s->data;
     if (n < 0)
         return conn_close(k); /* gone, perhaps mid-request: nothing was started */
-    if (n > 0 && !k->req && !k->closing)
+    if (k->refused && (k->dropped += (size_t)n) > 65536)
+        return conn_close(k);
+    if (n > 0 && !k->req && !k->closing && !k->refused)
         take_bytes(k, buf->base, (size_t)n);
 }
 
@@ -303,6 +308,7 @@ static void on_connection(uv_stream_t *server, int status)
         snprintf(msg, sizeof(msg), "tend: permission denied: uid %d is not root or the socket's owner\n",
                  (int)uid);
         log_warn("control: refused a connection from uid %d", (int)uid);
+        uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
         return refuse(k, PROTO_FAILED, msg);
     }
     uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);

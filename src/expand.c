@@ -1,7 +1,9 @@
 /* expand: formats %(name)<spec> against a table of named strings and numbers. */
 #include "expand.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,14 +46,31 @@ static int lookup(struct expand_ctx *ctx, const char *name, struct expand_var *o
     return 0;
 }
 
+/* Width and precision are numbers in the spec: a huge one would make printf pad
+ * gigabytes. Anything beyond the output buffer is refused. */
+static bool spec_fits(const char *spec, size_t speclen, size_t outlen)
+{
+    for (size_t i = 0; i < speclen;) {
+        if (!isdigit((unsigned char)spec[i])) {
+            i++;
+            continue;
+        }
+        unsigned long n = 0;
+        for (; i < speclen && isdigit((unsigned char)spec[i]); i++)
+            if ((n = n * 10 + (unsigned long)(spec[i] - '0')) >= outlen)
+                return false;
+    }
+    return true;
+}
+
 /* Renders one value with a printf conversion built from the spec (flags, width, type). */
 static int render(struct expand_var *v, const char *spec, size_t speclen, char conv,
                   char *out, size_t outlen)
 {
     char fmt[32], *end;
     long num = v->num;
-    if (speclen > 16)
-        return -EINVAL;
+    if (speclen > 16 || !spec_fits(spec, speclen, outlen / 2))
+        return -ERANGE;
     if (conv == 's') {
         snprintf(fmt, sizeof(fmt), "%%%.*ss", (int)speclen, spec);
         if (v->str)
@@ -96,11 +115,15 @@ static int expand_one(struct arena *a, struct expand_ctx *ctx, const char **pp, 
     if (!conv || !strchr("sdixXo", conv))
         return fail(ctx, a, "bad expansion '%.*s': expected a type such as 's' or 'd' after ')'",
                     (int)(spec + speclen - start + (conv ? 1 : 0)), start);
-    struct expand_var v;
+    struct expand_var v = {0};
     if (lookup(ctx, name, &v) < 0)
         return fail(ctx, a, "unknown expansion '%.*s'", (int)(spec + speclen + 1 - start), start);
     char out[4096];
-    if (render(&v, spec, speclen, conv, out, sizeof(out)) < 0)
+    int r = render(&v, spec, speclen, conv, out, sizeof(out));
+    if (r == -ERANGE)
+        return fail(ctx, a, "expansion '%.*s': width too large",
+                    (int)(spec + speclen + 1 - start), start);
+    if (r < 0)
         return fail(ctx, a, "expansion '%.*s' needs a number",
                     (int)(spec + speclen + 1 - start), start);
     buf_add(b, out, strlen(out));

@@ -46,9 +46,9 @@ static int parse_milli(const char **sp, uint64_t *milli)
     if (!isdigit((unsigned char)*s))
         return -EINVAL;
     for (; isdigit((unsigned char)*s); s++) {
-        if (whole > UINT64_MAX / 10000)
-            return -ERANGE;
         whole = whole * 10 + (uint64_t)(*s - '0');
+        if (whole > (UINT64_MAX - 999) / 1000) /* it is multiplied by 1000 below */
+            return -ERANGE;
     }
     if (*s == '.') {
         if (!isdigit((unsigned char)*++s))

@@ -304,20 +304,29 @@ static void perform(struct proc *p, unsigned actions)
 /* Either callback may end with supervisor_free(): nothing touches s after one. */
 static void on_proc_closed(uv_handle_t *h);
 
-/* Processes leaving the table go once they are down; their memory goes with their timer. */
+/* Processes leaving the table go once they are down; their memory goes with their
+ * timer. Observers hear of it once they can no longer find them. */
 static void sweep_removed(struct supervisor *s)
 {
-    int j = 0;
+    struct proc **gone = calloc((size_t)s->nprocs + 1, sizeof(*gone));
+    int ngone = 0, j = 0;
+    if (!gone)
+        return; /* the next notification tries again */
     for (int i = 0; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
-        if (p->removing && proc_state_is_down(p->state)) {
-            log_info("%s: removed", p->cfg->name);
-            uv_close((uv_handle_t *)&p->timer, on_proc_closed);
-        } else {
+        if (p->removing && proc_state_is_down(p->state))
+            gone[ngone++] = p;
+        else
             s->procs[j++] = p;
-        }
     }
     s->nprocs = j;
+    for (int i = 0; i < ngone; i++) {
+        log_info("%s: removed", gone[i]->cfg->name);
+        for (int k = 0; k < s->nobservers; k++)
+            s->observers[k].cb(s->observers[k].ctx, gone[i], gone[i]->state);
+        uv_close((uv_handle_t *)&gone[i]->timer, on_proc_closed);
+    }
+    free(gone);
 }
 
 static void on_notify(uv_timer_t *t)

@@ -6,6 +6,7 @@ its output, and kills the whole namespace when the test ends, whatever happened.
 Every wait has a deadline; nothing sleeps a fixed time.
 """
 import os
+import random
 import re
 import signal
 import socket
@@ -37,14 +38,17 @@ def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def ephemeral_low():
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        return int(f.read().split()[0])
+
+
 def free_ports(n=1):
-    """A base port with n consecutive free TCP ports above 20000."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base < 20000 or base + n > 65000:
-            continue
+    """A base port with n consecutive free TCP ports, from 20000 up to the start of the
+    kernel's ephemeral range (a port there may be taken by any outgoing connection)."""
+    top = ephemeral_low() - n
+    for _ in range(500):
+        base = random.randrange(20000, top if top > 20001 else 30000)
         socks = []
         try:
             for p in range(base, base + n):

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ROOT, SLOW, children, free_ports, run, wait_for
+from conftest import ROOT, SLOW, TENDCTL, children, free_ports, run, wait_for
 
 WORKER = os.path.join(ROOT, "examples", "worker.js")
 GOLDEN = sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "nginx", "*.conf")))
@@ -33,15 +33,17 @@ class Stack:
 
     def __init__(self, tend_run, tmp_path, n=4, worker_extra="", nginx_extra="", command=None,
                  listen=None, conf=None):
-        self.base = free_ports(n)
+        self.base = free_ports(max(n, 8))  # room to scale up
         self.listen = listen or free_ports(1)
         self.conf = conf or tmp_path / "run" / "nginx.conf"
         self.flag = tmp_path / "crash"  # while it exists, a (re)started worker exits at once
         command = command or f"/bin/sh -c 'test -e {self.flag} && exit 1; exec node {WORKER}'"
         self.ini = tmp_path / "tend.ini"
+        self.sock = tmp_path / "tend.sock"
         self.ini.write_text(f"""
 [tend]
 loglevel = info
+socket = {self.sock}
 [program:web]
 command = {command}
 numprocs = {n}
@@ -66,6 +68,9 @@ access_log = off
             return len({served_by(self.listen) for _ in range(16)}) == 4
         except OSError:
             return False
+
+    def ctl(self, *args):
+        return run([TENDCTL, "-s", str(self.sock), *args], timeout=120)
 
     def ports_in_file(self):
         return sorted(int(p) for p in re.findall(r"server 127\.0\.0\.1:(\d+) max_fails", self.conf.read_text()))
@@ -203,3 +208,30 @@ def test_sigterm_stops_nginx_first_then_the_workers(tend_run, tmp_path):
     names = [re.search(r"(nginx|web_\d\d): stopped", lines[i]).group(1) for i in stopped]
     assert names[0] == "nginx" and sorted(names[1:]) == [f"web_{i:02d}" for i in range(4)]
     assert not any("SIGKILL" in line for line in lines)
+
+
+@pytest.mark.parametrize("keepalive", [False, True], ids=["connection-close", "keep-alive"])
+def test_rolling_restart_and_scaling_under_load(tend_run, tmp_path, keepalive, capsys):
+    s = Stack(tend_run, tmp_path)
+    extra = [] if keepalive else ["-H", "Connection: close"]
+    load = wrk(s.listen, 25, connections=8, extra=extra)
+    time.sleep(1)
+    r = s.ctl("restart", "--rolling", "web")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count("restarted") == 4
+    r = s.ctl("scale", "web=8")
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: s.ports_in_file() == [s.base + i for i in range(8)], timeout=10,
+             what="8 workers in nginx")
+    r = s.ctl("scale", "web=2")
+    assert r.returncode == 0, r.stderr
+    assert s.ports_in_file() == [s.base, s.base + 1]
+    out = load.communicate(timeout=60)[0]
+    non2xx, sock, requests = wrk_errors(out)
+    reloads = s.t.count(r"nginx: reloaded")
+    with capsys.disabled():
+        print(f"\n[{'keep-alive' if keepalive else 'close'}] {requests} requests, "
+              f"{non2xx} non-2xx, {sock} socket errors, {reloads} reloads")
+    assert requests > 1000 and non2xx == 0, out
+    if not keepalive:
+        assert sock == 0, out

@@ -36,7 +36,8 @@ static void test_duration(void **state)
         assert_int_equal(strconv_duration_ms(ok[i].in, &ms), 0);
         assert_int_equal(ms, ok[i].ms);
     }
-    const char *bad[] = {"", "s", "10x", "-1", "1.s", "1 s", "abc"};
+    const char *bad[] = {"", "s", "10x", "-1", "1.s", "1 s", "abc",
+                         "18446744073709559", "18446744073709551616" /* would wrap */};
     for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_not_equal(strconv_duration_ms(bad[i], &ms), 0);
 }
@@ -55,6 +56,7 @@ static void test_size(void **state)
     assert_int_equal(n, 2ull << 30);
     assert_int_not_equal(strconv_size("10TB", &n), 0);
     assert_int_not_equal(strconv_size("MB", &n), 0);
+    assert_int_not_equal(strconv_size("18446744073709559", &n), 0);
 }
 
 static void test_signal(void **state)
