@@ -216,9 +216,20 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes)
 
 static void on_timer(uv_timer_t *t);
 
+static void on_soon(uv_idle_t *h);
+
 static void arm(struct proc *p, uint64_t ms)
 {
-    uv_timer_start(&p->timer, on_timer, ms, 0);
+    if (ms > 0)
+        return (void)uv_timer_start(&p->timer, on_timer, ms, 0);
+    p->due = true;
+    uv_idle_start(&p->sup->soon, on_soon);
+}
+
+static void disarm(struct proc *p)
+{
+    uv_timer_stop(&p->timer);
+    p->due = false;
 }
 
 static void on_probe_ready(void *ctx)
@@ -279,7 +290,7 @@ static void signal_proc(struct proc *p, int sig, bool group)
 static void perform(struct proc *p, unsigned actions)
 {
     if (actions & ACT_DISARM) {
-        uv_timer_stop(&p->timer);
+        disarm(p);
         probe_stop(p->probe);
         p->probe = NULL;
     }
@@ -291,10 +302,8 @@ static void perform(struct proc *p, unsigned actions)
     }
     if (actions & ACT_SIGNAL_KILL)
         signal_proc(p, SIGKILL, p->prog->killasgroup);
-    /* Never 0 ms: libuv before 1.45 runs a 0 ms timer started in a timer callback in
-     * the same pass, so a zero-delay loop of failed starts would starve all I/O. */
     if (actions & ACT_ARM_BACKOFF)
-        arm(p, p->delay_ms ? p->delay_ms : 1);
+        arm(p, p->delay_ms);
     if (actions & ACT_SPAWN)
         do_spawn(p);
 }
@@ -394,11 +403,35 @@ static void proc_event(struct proc *p, enum proc_event ev)
     reconcile(p->sup);
 }
 
-static void on_timer(uv_timer_t *t)
+static void expired(struct proc *p)
 {
-    struct proc *p = t->data;
     bool startsecs = p->state == PROC_STARTING && p->prog->ready == READY_STARTSECS;
     proc_event(p, startsecs ? EV_READY : EV_TIMEOUT);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    expired(t->data);
+}
+
+/* The processes due now; those made due while handling these wait for the next turn
+ * (a 0 ms uv_timer would not: libuv 1.44 reruns it in the same pass, starving I/O). */
+static void on_soon(uv_idle_t *h)
+{
+    struct supervisor *s = h->data;
+    int n = 0;
+    struct proc **due = calloc((size_t)s->nprocs + 1, sizeof(*due));
+    uv_idle_stop(h);
+    for (int i = 0; due && i < s->nprocs; i++)
+        if (s->procs[i]->due) {
+            s->procs[i]->due = false;
+            due[n++] = s->procs[i];
+        }
+    for (int i = 0; i < n; i++)
+        expired(due[i]);
+    if (!due)
+        uv_idle_start(h, on_soon); /* out of memory: try again next turn */
+    free(due);
 }
 
 bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
@@ -563,7 +596,9 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
     s->critical_status = -1;
     s->rnd = (uint32_t)uv_hrtime() | 1;
     uv_timer_init(loop, &s->notify);
-    s->notify.data = s;
+    uv_idle_init(loop, &s->soon);
+    s->notify.data = s->soon.data = s;
+    s->open_handles = 2;
     for (int i = 0; i < cfg->nprograms; i++)
         for (int j = 0; j < cfg->programs[i].nprocs; j++)
             supervisor_add(s, snap, &cfg->programs[i], &cfg->programs[i].procs[j]);
@@ -606,9 +641,11 @@ static void on_proc_closed(uv_handle_t *h)
     free(p);
 }
 
-static void on_notify_closed(uv_handle_t *h)
+static void on_handle_closed(uv_handle_t *h)
 {
     struct supervisor *s = h->data;
+    if (--s->open_handles > 0)
+        return;
     for (struct snapshot *snap = s->snaps, *next; snap; snap = next) {
         next = snap->next;
         config_free(snap->cfg);
@@ -625,7 +662,8 @@ void supervisor_free(struct supervisor *s)
     free(s->procs);
     s->procs = NULL;
     s->nprocs = 0;
-    uv_close((uv_handle_t *)&s->notify, on_notify_closed); /* s goes with its handle */
+    uv_close((uv_handle_t *)&s->notify, on_handle_closed); /* s goes with its handles */
+    uv_close((uv_handle_t *)&s->soon, on_handle_closed);
 }
 
 void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx)

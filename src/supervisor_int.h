@@ -28,6 +28,7 @@ struct proc {
     } pending;
     enum proc_state state;
     bool wanted_up, failing;
+    bool due; /* its zero-delay timer: handled on the next turn of the loop */
     bool removing; /* leaves the table once down (scaled down, or gone from the config) */
     pid_t pid;
     uint64_t started_ms, changed_ms, delay_ms;
@@ -49,6 +50,10 @@ struct supervisor {
     /* Calls out (critical, stopped) can start a shutdown or free the supervisor:
      * they are made from this timer, never from inside an event being handled. */
     uv_timer_t notify;
+    /* Zero delays (restart_delay = 0, startsecs = 0) wait for the next turn of the
+     * loop, after its I/O: a crash loop at full speed still lets reaping happen. */
+    uv_idle_t soon;
+    int open_handles; /* notify and soon: s is freed when both are closed */
     int critical_status; /* -1: none pending */
     supervisor_stopped_cb *stopped;
     void *stopped_ctx;

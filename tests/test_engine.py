@@ -147,13 +147,13 @@ startsecs = 0
 [program:second]
 command = /bin/sh -c '(trap "echo x > {mark}; exit 0" TERM; while :; do sleep 0.05; done) & exec sleep 1000'
 priority = 2
-startsecs = 0
+startsecs = 0.3
 [program:stubborn]
 command = /bin/sh -c "trap '' TERM; exec sleep 1000"
 priority = 3
 stopwaitsecs = 1
-startsecs = 0
-""")])
+startsecs = 0.3
+""")])  # startsecs: RUNNING once the shells have set their traps
     for name in ("first", "second", "stubborn"):
         t.wait_line(rf"{name}: running")
     t.signal(signal.SIGTERM)
@@ -308,11 +308,16 @@ startsecs = 0.1
 """ for i in range(5)))])
     for i in range(5):
         t.wait_line(rf"p{i}: running")
-    time.sleep(0.5)  # let the output pipe drain
 
     def switches():
         st = proc_status(t.pid)
         return int(st["voluntary_ctxt_switches"]), int(st["nonvoluntary_ctxt_switches"])
+
+    def settled():  # its last log lines written out (the reader may lag on a loaded box)
+        first = switches()[0]
+        time.sleep(1)
+        return switches()[0] == first
+    wait_for(settled, timeout=10, what="tend settled")
     before = switches()
     time.sleep(10)  # measuring the absence of events: this is the observation window
     assert switches()[0] == before[0]
