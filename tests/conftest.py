@@ -92,8 +92,8 @@ class Tend:
     """tend running as PID 1 of its own PID namespace (or plainly, with pid1=False)."""
 
     def __init__(self, args, cwd=None, env=None, pid1=True, stdin=subprocess.DEVNULL,
-                 stdout=subprocess.PIPE):
-        cmd = [TEND] + list(args)
+                 stdout=subprocess.PIPE, wrap=(), binary=None):
+        cmd = list(wrap) + [binary or TEND] + list(args)  # wrap: e.g. setpriv, to run as a user
         if pid1:
             cmd = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] + cmd
         self.lines = []
@@ -109,6 +109,9 @@ class Tend:
         if pid1:  # tend is unshare's child; a short-lived one may be gone already
             self.pid = wait_for(lambda: (children(self.outer.pid) or [None])[0]
                                 or (self.outer.poll() is not None and -1), 5, what="tend to start")
+            if wrap:  # setpriv execs tend in place: same pid, wait for the exec
+                wait_for(lambda: self.outer.poll() is not None or
+                         os.path.basename(os.readlink(f"/proc/{self.pid}/exe")) == "tend", 5)
         self.ns = pid_ns(self.pid) if pid1 and self.pid > 0 else None
 
     def _read(self):

@@ -3,16 +3,18 @@ import collections
 import glob
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, SLOW, TENDCTL, children, free_ports, run, wait_for
+from conftest import ROOT, SLOW, TENDCTL, Tend, children, free_ports, proc_status, run, wait_for
 
 WORKER = os.path.join(ROOT, "examples", "worker.js")
 GOLDEN = sorted(glob.glob(os.path.join(ROOT, "tests", "golden", "nginx", "*.conf")))
@@ -235,3 +237,46 @@ def test_rolling_restart_and_scaling_under_load(tend_run, tmp_path, keepalive, c
     assert requests > 1000 and non2xx == 0, out
     if not keepalive:
         assert sock == 0, out
+
+
+def test_the_image_layout_runs_as_a_non_root_init(tmp_path):
+    """Dockerfile.example's layout: make install, examples/docker.ini, a non-root user,
+    tend as PID 1 (no Docker engine here: unshare plays the runtime)."""
+    root = tempfile.mkdtemp(prefix="tend-image-")
+    os.chmod(root, 0o755)
+    try:
+        run(["make", "-C", ROOT, "install", f"DESTDIR={root}", "PREFIX=/usr/local"], timeout=120)
+        app = os.path.join(root, "app")
+        os.makedirs(app)
+        shutil.copy(WORKER, app)
+        base, listen = free_ports(8), free_ports(1)
+        rundir = os.path.join(root, "run")  # /tmp/tend in the image: writable by its user
+        os.makedirs(rundir)
+        os.chown(rundir, pwd.getpwnam("nobody").pw_uid, -1)
+        ini = open(os.path.join(ROOT, "examples", "docker.ini")).read()
+        ini = (ini.replace("/app/worker.js", f"{app}/worker.js").replace("port = 8000", f"port = {base}")
+                  .replace("listen = 8080", f"listen = 127.0.0.1:{listen}")
+                  .replace("/tmp/tend/nginx.conf", f"{rundir}/nginx.conf"))
+        conf = os.path.join(root, "tend.ini")
+        open(conf, "w").write(ini + f"\n[tend]\nsocket = {rundir}/tend.sock\n")
+        bindir = os.path.join(root, "usr", "local", "bin")
+        t = Tend(["-c", conf], pid1=True, wrap=["setpriv", "--reuid=nobody", "--regid=nogroup",
+                                                 "--clear-groups"], binary=os.path.join(bindir, "tend"))
+        try:
+            health = lambda: run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                                  os.path.join(bindir, "tendctl"), "-s", f"{rundir}/tend.sock",
+                                  "health"]).returncode == 0
+            wait_for(health, timeout=30, what="tendctl health")
+            assert get(listen)[0] == 200
+            assert all(proc_user(p) == "nobody" for p in t.descendants() + [t.pid])
+            t.signal(signal.SIGTERM)
+            assert t.wait() == 0
+        finally:
+            t.kill()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def proc_user(pid):
+    st = proc_status(pid)
+    return pwd.getpwuid(int(st["Uid"].split()[0])).pw_name if st else "nobody"

@@ -1,0 +1,1 @@
+/* dotenv: placeholder until it lands. */

@@ -1,0 +1,1 @@
+/* procfile: placeholder until it lands. */

@@ -1,0 +1,1 @@
+/* watch: placeholder until it lands. */
