@@ -105,6 +105,9 @@ struct tend_cfg {
     const char *socket, *socket_owner, *pidfile, *logfile, *childlogdir;
     int socket_mode;
     int loglevel; /* log.h levels */
+    uint64_t logfile_maxbytes;
+    int logfile_backups;
+    bool silent; /* with a logfile, nothing on stderr */
     enum log_format log_format;
     bool log_timestamps;
     const char **env; /* [tend] environment, NULL-terminated */

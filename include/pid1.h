@@ -22,5 +22,7 @@ const struct pid1_origin *pid1_origin(void);
 /* Sends sig to every process left below tend (as PID 1: every process in the
  * namespace). Returns how many were signalled. */
 int pid1_signal_all(int sig);
+/* The parent of pid (from /proc), or -1 when it is gone. */
+pid_t pid1_parent_of(pid_t pid);
 
 #endif

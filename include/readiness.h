@@ -18,4 +18,15 @@ struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const
 /* Stops probing; the probe frees itself once its handles are closed. NULL is fine. */
 void probe_stop(struct probe *p);
 
+/* ready = notify: one datagram socket for all of tend, given to such processes as
+ * NOTIFY_SOCKET. Each message arrives with its sender's pid (SCM_CREDENTIALS):
+ * the caller decides whether that pid is one it waits for. */
+struct notify_listener;
+typedef void notify_msg_cb(void *ctx, pid_t sender, const char *msg, size_t len);
+
+/* Returns NULL and *err on failure; *path gets the NOTIFY_SOCKET value. */
+struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx,
+                                         const char **path, int *err);
+void readiness_unlisten(struct notify_listener *l);
+
 #endif

@@ -34,18 +34,18 @@ static const struct key_def tend_keys[] = {
     {"umask", KT_OCTAL, TEND(umask), 0, 0777},
     {"shutdown_timeout", KT_MS, TEND(shutdown_timeout_ms)},
     {"logfile", KT_STR, TEND(logfile)},
+    {"logfile_maxbytes", KT_SIZE, TEND(logfile_maxbytes)},
+    {"logfile_backups", KT_INT, TEND(logfile_backups), 0, 1000},
+    {"silent", KT_BOOL, TEND(silent)},
     {"childlogdir", KT_STR, TEND(childlogdir)},
     /* supervisord's: tend never daemonizes or drops its own privileges */
     {"nodaemon", KT_ACCEPT},
-    {"logfile_maxbytes", KT_ACCEPT},
-    {"logfile_backups", KT_ACCEPT},
     {"minprocs", KT_ACCEPT},
     {"nocleanup", KT_ACCEPT},
     {"user", KT_ACCEPT},
     {"directory", KT_ACCEPT},
     {"strip_ansi", KT_ACCEPT},
     {"identifier", KT_ACCEPT},
-    {"silent", KT_ACCEPT},
     {NULL},
 };
 static const struct key_def unix_http_keys[] = {
@@ -372,6 +372,8 @@ static void default_settings(struct tend_cfg *t, struct arena *a)
     t->umask = -1;
     t->minfds = 1024;
     t->shutdown_timeout_ms = 30000;
+    t->logfile_maxbytes = 50 << 20;
+    t->logfile_backups = 10;
     t->env = arena_alloc(a, sizeof(char *));
 }
 

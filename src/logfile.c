@@ -19,6 +19,7 @@ struct logfile {
     uint64_t maxbytes, size;
     uid_t owner;
     gid_t group;
+    bool regular; /* only a regular file rotates: never rename /dev/null or a tty */
     bool failing; /* the last write failed: said once, until one succeeds */
     struct logfile *next;
 };
@@ -33,7 +34,8 @@ static int open_fd(struct logfile *f, bool truncate)
         return -errno;
     struct stat st;
     f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
-    if (geteuid() == 0 && f->owner != (uid_t)-1 && fchown(fd, f->owner, f->group) < 0)
+    f->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (f->regular && geteuid() == 0 && f->owner != (uid_t)-1 && fchown(fd, f->owner, f->group) < 0)
         log_warn("chown '%s': %s", f->path, strerror(errno));
     f->fd = fd;
     return 0;
@@ -99,7 +101,7 @@ static void report(struct logfile *f, int err)
 
 void logfile_write(struct logfile *f, const char *buf, size_t len)
 {
-    if (f->maxbytes && f->size > 0 && f->size + len > f->maxbytes)
+    if (f->regular && f->maxbytes && f->size > 0 && f->size + len > f->maxbytes)
         rotate(f);
     if (f->fd < 0 && open_fd(f, false) < 0)
         return report(f, errno);

@@ -71,3 +71,17 @@ int pid1_signal_all(int sig)
         return kill(-1, sig) == 0 ? 1 : 0;
     return signal_tree(getpid(), sig, 0);
 }
+
+pid_t pid1_parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "re");
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *close = strrchr(buf, ')'); /* the command name may hold spaces and parens */
+    int ppid;
+    return close && sscanf(close + 1, " %*c %d", &ppid) == 1 ? (pid_t)ppid : -1;
+}

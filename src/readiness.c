@@ -1,10 +1,15 @@
 /* readiness: a connect (and for http a request) per attempt, a timer between. */
 #include "readiness.h"
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 /* Short pauses: a worker that just started is added to nginx as soon as it answers. */
 enum { FIRST_PAUSE_MS = 25, MAX_PAUSE_MS = 250, ATTEMPT_MS = 2000 };
@@ -155,4 +160,79 @@ void probe_stop(struct probe *p)
     p->stopped = true;
     end_attempt(p);
     uv_close((uv_handle_t *)&p->timer, on_closed);
+}
+
+/* ---- ready = notify ---- */
+
+struct notify_listener {
+    uv_poll_t poll;
+    int fd;
+    notify_msg_cb *cb;
+    void *ctx;
+    char path[64]; /* "@tend-notify-...": an abstract socket, no file to clean up */
+};
+
+static void on_datagram(uv_poll_t *h, int status, int events)
+{
+    struct notify_listener *l = h->data;
+    (void)events;
+    for (int n = 0; status == 0 && n < 64; n++) { /* a burst, then back to the loop */
+        char buf[4096], ctl[CMSG_SPACE(sizeof(struct ucred))];
+        struct iovec iov = {buf, sizeof(buf) - 1};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,
+                           .msg_controllen = sizeof(ctl)};
+        ssize_t got = recvmsg(l->fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (got < 0)
+            return;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+        if (!c || c->cmsg_type != SCM_CREDENTIALS || (m.msg_flags & MSG_TRUNC))
+            continue; /* who sent it is the whole point: without it, ignored */
+        struct ucred cred;
+        memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+        buf[got] = '\0';
+        l->cb(l->ctx, cred.pid, buf, (size_t)got);
+    }
+}
+
+struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx,
+                                         const char **path, int *err)
+{
+    struct notify_listener *l = calloc(1, sizeof(*l));
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int one = 1;
+    if (!l)
+        return *err = -ENOMEM, NULL;
+    snprintf(l->path, sizeof(l->path), "@tend-notify-%d-%08x", (int)getpid(),
+             (unsigned)uv_hrtime());
+    memcpy(addr.sun_path + 1, l->path + 1, strlen(l->path) - 1);
+    socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(l->path));
+    l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (l->fd < 0 || setsockopt(l->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+        bind(l->fd, (struct sockaddr *)&addr, len) < 0) {
+        *err = -errno;
+        if (l->fd >= 0)
+            close(l->fd);
+        free(l);
+        return NULL;
+    }
+    l->cb = cb;
+    l->ctx = ctx;
+    uv_poll_init(loop, &l->poll, l->fd);
+    l->poll.data = l;
+    uv_poll_start(&l->poll, UV_READABLE, on_datagram);
+    *path = l->path;
+    return l;
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    struct notify_listener *l = h->data;
+    close(l->fd);
+    free(l);
+}
+
+void readiness_unlisten(struct notify_listener *l)
+{
+    if (l)
+        uv_close((uv_handle_t *)&l->poll, on_listener_closed);
 }

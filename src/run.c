@@ -16,6 +16,8 @@
 #include "log.h"
 #include "logfile.h"
 #include "nginx.h"
+#include "notify.h"
+#include "readiness.h"
 #include "output.h"
 #include "pid1.h"
 #include "reaper.h"
@@ -40,6 +42,10 @@ struct run {
     struct signals *signals;
     struct output *out, *err;
     uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
+    uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
+    struct notify_listener *notify; /* ready = notify */
+    struct logfile *logfile; /* [tend] logfile: tend's own messages */
+    bool told_ready; /* READY=1 went to systemd */
     enum phase phase;
     int status, congested;
 };
@@ -74,8 +80,13 @@ static void finish(struct run *r)
     r->phase = PHASE_DONE;
     log_info("exiting with status %d", r->status);
     log_set_sink(NULL, NULL);
+    logfile_unref(r->logfile);
+    r->logfile = NULL;
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
+    uv_close((uv_handle_t *)&r->watchdog, NULL);
+    readiness_unlisten(r->notify);
+    r->notify = NULL;
     signals_stop(r->signals);
     control_stop(r->control); /* first: its requests may hold nginx drains */
     r->control = NULL;
@@ -135,6 +146,7 @@ static void begin_shutdown(struct run *r, int status)
     r->phase = PHASE_STOPPING;
     r->status = status;
     log_info("shutting down");
+    notify_stopping();
     uv_timer_start(&r->deadline, on_shutdown_timeout, r->cfg->tend.shutdown_timeout_ms, 0);
     supervisor_shutdown(r->sup, on_all_stopped, r);
 }
@@ -172,6 +184,7 @@ static int reload(void *ctx, char *msg, size_t len)
     struct config *next;
     if (r->phase != PHASE_RUNNING)
         return snprintf(msg, len, "tend is shutting down"), -1;
+    notify_reloading();
     int rc = config_load(r->path, &next, &diags);
     for (int i = 0; i < diags.n && rc == 0; i++)
         log_warn("%s:%d: %s", diags.items[i].file, diags.items[i].line, diags.items[i].msg);
@@ -179,6 +192,7 @@ static int reload(void *ctx, char *msg, size_t len)
         diag_first_error(&diags, msg, len);
         log_error("reload: %s: the running config is kept", msg);
         diag_clear(&diags);
+        notify_ready(); /* still running, as before */
         return -1;
     }
     diag_clear(&diags);
@@ -190,6 +204,7 @@ static int reload(void *ctx, char *msg, size_t len)
     snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
              sum.added, sum.removed, sum.restarted, sum.unchanged);
     log_info("%s", msg);
+    notify_ready();
     return 0;
 }
 
@@ -200,11 +215,45 @@ static void shutdown_hook(void *ctx)
 
 static const struct control_hooks hooks = {reload, shutdown_hook};
 
+/* systemd hears READY=1 once every autostart program is ready, and a summary line. */
+static void tell_systemd(struct run *r)
+{
+    int n = supervisor_count(r->sup), running = 0, fatal = 0;
+    for (int i = 0; i < n; i++) {
+        running += proc_state(supervisor_proc(r->sup, i)) == PROC_RUNNING;
+        fatal += proc_state(supervisor_proc(r->sup, i)) == PROC_FATAL;
+    }
+    if (fatal)
+        notify_status("%d of %d processes running, %d FATAL", running, n, fatal);
+    else
+        notify_status("%d of %d processes running", running, n);
+    if (!r->told_ready && r->phase == PHASE_RUNNING && supervisor_all_ready(r->sup)) {
+        r->told_ready = true;
+        notify_ready();
+        log_info("every autostart program is ready");
+    }
+}
+
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;
     (void)p, (void)old;
     control_changed(r->control);
+    tell_systemd(r);
+}
+
+static void on_notify_message(void *ctx, pid_t sender, const char *msg, size_t len)
+{
+    struct run *r = ctx;
+    (void)len;
+    if (r->sup)
+        supervisor_notified(r->sup, sender, msg);
+}
+
+static void on_watchdog(uv_timer_t *t)
+{
+    (void)t;
+    notify_watchdog();
 }
 
 /* ---- events ---- */
@@ -247,10 +296,14 @@ static void on_congestion(void *ctx, bool congested)
         childio_resume_all();
 }
 
-static void log_to_stderr(void *ctx, const char *line, size_t len)
+/* tend's own lines: to stderr (unless silent), and to its logfile when it has one. */
+static void log_line(void *ctx, const char *line, size_t len)
 {
     struct run *r = ctx;
-    output_write(r->err, line, len);
+    if (!r->cfg->tend.silent || !r->logfile)
+        output_write(r->err, line, len);
+    if (r->logfile)
+        logfile_write(r->logfile, line, len);
 }
 
 /* ---- the beginning ---- */
@@ -292,12 +345,17 @@ static int setup(struct run *r)
     int err;
     uv_loop_init(&r->loop);
     uv_timer_init(&r->loop, &r->deadline);
+    uv_timer_init(&r->loop, &r->watchdog);
     r->deadline.data = r;
     r->out = output_open(&r->loop, STDOUT_FILENO, on_congestion, r);
     r->err = output_open(&r->loop, STDERR_FILENO, on_congestion, r);
     if (!r->out || !r->err)
         return -ENOMEM;
-    log_set_sink(log_to_stderr, r);
+    const struct tend_cfg *t = &r->cfg->tend;
+    if (t->logfile && !(r->logfile = logfile_open(t->logfile, t->logfile_maxbytes,
+                                                  t->logfile_backups, (uid_t)-1, (gid_t)-1, &err)))
+        log_error("logfile '%s': %s: logging to stderr only", t->logfile, strerror(-err));
+    log_set_sink(log_line, r);
     childio_setup(&r->loop, r->out, r->err);
     sigemptyset(&set);
     for (int sig = 1; sig < 32; sig++)
@@ -322,6 +380,14 @@ static int setup(struct run *r)
         log_error("control: %s: tendctl cannot reach this tend", why);
     control_set_nginx(r->control, r->nginx);
     supervisor_observe(r->sup, on_change, r);
+    const char *path;
+    if ((r->notify = readiness_listen(&r->loop, on_notify_message, r, &path, &err)))
+        supervisor_set_notify_socket(r->sup, path);
+    else
+        log_error("notify socket: %s: ready = notify cannot work", strerror(-err));
+    uint64_t wd = notify_watchdog_ms();
+    if (wd) /* systemd asked: this is the one periodic wake-up tend has */
+        uv_timer_start(&r->watchdog, on_watchdog, wd, wd);
     return 0;
 }
 
@@ -347,6 +413,7 @@ int run_main(const char *path)
              (int)getpid(), path);
     write_pidfile(pidfile);
     supervisor_start(r.sup);
+    tell_systemd(&r); /* a config with nothing to start is ready at once */
     uv_run(&r.loop, UV_RUN_DEFAULT);
     uv_loop_close(&r.loop);
     if (pidfile)

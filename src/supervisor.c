@@ -155,10 +155,17 @@ static void set_state(struct proc *p, enum proc_state next)
 
 /* ---- actions ---- */
 
+/* systemd's variables are for tend: a child that saw them could speak for tend. */
+static bool systemd_var(const char *kv)
+{
+    return !strncmp(kv, "NOTIFY_SOCKET=", 14) || !strncmp(kv, "WATCHDOG_USEC=", 14) ||
+           !strncmp(kv, "WATCHDOG_PID=", 13);
+}
+
 static const char **child_env(struct proc *p)
 {
     const struct config *c = p->sup->cfg;
-    size_t n = 0, extra = 4;
+    size_t n = 0, extra = 5;
     while (environ[n])
         n++;
     for (const char **e = c->tend.env; *e; e++)
@@ -168,7 +175,9 @@ static const char **child_env(struct proc *p)
     const char **env = calloc(n + extra + 1, sizeof(char *));
     if (!env)
         return NULL;
-    memcpy(env, environ, n * sizeof(char *));
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (!systemd_var(environ[i]))
+            env[j++] = environ[i];
     return env;
 }
 
@@ -200,6 +209,8 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes)
     snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", g->group);
     env_put(env, name);
     env_put(env, group);
+    if (g->ready == READY_NOTIFY && p->sup->notify_socket[0])
+        env_put(env, p->sup->notify_socket);
     childio_child_fds(pipes, fds);
     const struct pid1_origin *o = pid1_origin();
     struct spawn_opts opts = {
@@ -681,6 +692,48 @@ void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *c
             s->observers[i] = s->observers[--s->nobservers];
             return;
         }
+}
+
+void supervisor_set_notify_socket(struct supervisor *s, const char *path)
+{
+    snprintf(s->notify_socket, sizeof(s->notify_socket), "NOTIFY_SOCKET=%s", path);
+}
+
+static struct proc *find_pid(const struct supervisor *s, pid_t pid)
+{
+    for (int i = 0; i < s->nprocs; i++)
+        if (s->procs[i]->pid == pid)
+            return s->procs[i];
+    return NULL;
+}
+
+void supervisor_notified(struct supervisor *s, pid_t sender, const char *msg)
+{
+    struct proc *p = NULL;
+    pid_t pid = sender;
+    for (int depth = 0; !p && pid > 1 && depth < 32; depth++, pid = pid1_parent_of(pid))
+        p = find_pid(s, pid); /* the process, or one of its descendants */
+    bool ready = strstr(msg, "READY=1") == msg || strstr(msg, "\nREADY=1");
+    if (!p || p->prog->ready != READY_NOTIFY) {
+        if (ready)
+            log_debug("READY=1 from pid %d ignored: it is no process waiting for it", (int)sender);
+        return;
+    }
+    const char *status = strstr(msg, "STATUS=");
+    if (status)
+        log_debug("%s: %.*s", p->cfg->name, (int)strcspn(status + 7, "\n"), status + 7);
+    if (ready && p->state == PROC_STARTING)
+        proc_event(p, EV_READY);
+}
+
+bool supervisor_all_ready(const struct supervisor *s)
+{
+    for (int i = 0; i < s->nprocs; i++) {
+        const struct proc *p = s->procs[i];
+        if (p->prog->autostart && !p->removing && p->state != PROC_RUNNING)
+            return false;
+    }
+    return true;
 }
 
 int supervisor_count(const struct supervisor *s)

@@ -62,6 +62,7 @@ struct supervisor {
     struct { supervisor_observer *cb; void *ctx; } observers[MAX_OBSERVERS];
     int nobservers;
     uint32_t rnd;
+    char notify_socket[96]; /* "NOTIFY_SOCKET=@..." for ready = notify, or "" */
 };
 
 
