@@ -1,0 +1,134 @@
+"""Log files with rotation and reopening, and sd_notify both ways."""
+import os
+import re
+import signal
+import socket
+import time
+
+from conftest import ROOT, TENDCTL, run, wait_for
+
+HELPERS = os.path.join(ROOT, "tests", "helpers")
+
+
+def start(tend_run, tmp_path, text, **kw):
+    ini = tmp_path / "tend.ini"
+    sock = tmp_path / "tend.sock"
+    ini.write_text(f"[tend]\nsocket = {sock}\n" + text)
+    return tend_run(["-c", str(ini)], **kw), sock
+
+
+def test_rotation_keeps_every_line_exactly_once(tend_run, tmp_path):
+    log = tmp_path / "out.log"
+    t, _ = start(tend_run, tmp_path, f"""
+[program:writer]
+command = {HELPERS}/lines.py w 20000
+stdout_logfile = {log}
+stdout_logfile_maxbytes = 64KB
+stdout_logfile_backups = 30
+startsecs = 0
+""")
+    files = lambda: [log] + [tmp_path / f"out.log.{i}" for i in range(1, 31)]
+    text = lambda: "".join(f.read_text() for f in files() if f.exists())
+    wait_for(lambda: "line 019999" in text(), timeout=30, what="every line written")
+    lines = text().splitlines()
+    numbers = sorted(int(re.match(r"w line (\d{6}) x{40}$", line).group(1)) for line in lines)
+    assert numbers == list(range(20000))
+    sizes = [f.stat().st_size for f in files() if f.exists()]
+    assert len(sizes) > 10 and max(sizes) <= 64 * 1024
+    for f in files():  # whole lines in every file: no line split at a rotation
+        if f.exists():
+            assert f.read_text().endswith("\n")
+    assert "writer |" not in t.output()  # the file takes its output, not tend's stdout
+
+
+def test_sigusr1_reopens_log_files(tend_run, tmp_path):
+    log = tmp_path / "tick.log"
+    t, sock = start(tend_run, tmp_path, f"""
+[program:tick]
+command = {HELPERS}/tick.py
+stdout_logfile = {log}
+startsecs = 0
+""")
+    wait_for(lambda: log.exists() and "start" in log.read_text())
+    os.rename(log, tmp_path / "tick.log.old")  # as logrotate does without copytruncate
+    t.signal(signal.SIGUSR1)
+    wait_for(lambda: log.exists(), what="the fresh file")
+    assert run([TENDCTL, "-s", str(sock), "signal", "USR2", "tick"]).returncode == 0
+    wait_for(lambda: "tick 1" in log.read_text(), what="the line in the fresh file")
+    assert (tmp_path / "tick.log.old").read_text() == "start\n"
+
+
+def test_tend_logfile_and_json_format(tend_run, tmp_path):
+    own = tmp_path / "tend.log"
+    t, _ = start(tend_run, tmp_path, f"""
+logfile = {own}
+log_format = json
+[program:talk]
+command = /bin/sh -c 'echo "a \\"quoted\\" line"; exec sleep 1000'
+startsecs = 0
+""")
+    wait_for(lambda: own.exists() and "talk: running" in own.read_text())
+    t.wait_line(r'"process":"talk","stream":"stdout","line":"a \\"quoted\\" line"')
+    assert re.search(r'^\{"time":"\d{4}-\d\d-\d\dT[\d:.]+Z","process":"tend"', own.read_text(), re.M)
+
+
+def notify_receiver(tmp_path):
+    path = str(tmp_path / "notify.sock")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(0.05)
+    return s, path
+
+
+def drain(s, got):
+    try:
+        while True:
+            got.append((time.monotonic(), s.recv(4096).decode()))
+    except (socket.timeout, BlockingIOError):
+        pass
+
+
+def test_sd_notify_ready_after_the_slowest_then_stopping(tend_run, tmp_path):
+    s, path = notify_receiver(tmp_path)
+    env = dict(os.environ, NOTIFY_SOCKET=path)
+    t, _ = start(tend_run, tmp_path, """
+[program:fast]
+command = sleep 1000
+startsecs = 0.1
+[program:slow]
+command = sleep 1000
+startsecs = 1.5
+""", env=env)
+    got = []
+    wait_for(lambda: drain(s, got) or any("READY=1" in m for _, m in got), timeout=10,
+             what="READY=1")
+    ready_at = min(at for at, m in got if "READY=1" in m)
+    t.wait_line(r"slow: running")
+    assert all("READY=1" not in m for at, m in got if at < ready_at)
+    assert any(m.startswith("STATUS=") for _, m in got)
+    lines = t.output().splitlines()
+    assert any("slow: running" in line for line in lines)
+    # READY=1 came after the slow one was ready: tend says so in the same turn
+    assert t.count(r"every autostart program is ready") == 1
+    t.signal(signal.SIGTERM)
+    wait_for(lambda: drain(s, got) or any("STOPPING=1" in m for _, m in got), what="STOPPING=1")
+    assert t.wait() == 0
+    s.close()
+
+
+def test_ready_notify_counts_only_the_process_and_its_descendants(tend_run, tmp_path):
+    t, sock = start(tend_run, tmp_path, f"""
+[program:svc]
+command = {HELPERS}/notify_ready.py 2
+ready = notify
+""")
+    line = t.wait_line(r"svc +\| socket @")
+    started = time.monotonic()
+    name = line.split("socket ", 1)[1]
+    intruder = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    intruder.sendto(b"READY=1", "\0" + name[1:])  # from a pid that is not svc's
+    time.sleep(0.3)  # tend has handled it: svc must still be STARTING
+    assert "STARTING" in run([TENDCTL, "-s", str(sock), "status", "svc"]).stdout
+    t.wait_line(r"svc: running", timeout=10)
+    assert time.monotonic() - started >= 1.5
+    t.wait_line(r"svc +\| sent")
