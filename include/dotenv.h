@@ -13,10 +13,10 @@
  * one, keeping its place. CRLF line ends and a UTF-8 BOM are accepted.
  *
  * There is no variable interpolation: `$OTHER` and `${OTHER}` stay as written in
- * every kind of value. The tools disagree on it (foreman expands only in double
- * quotes, honcho never, compose always), and a value that means the same thing
- * wherever it is read is the one that surprises nobody; a command that wants
- * expansion has its shell for that. */
+ * every kind of value. The tools disagree on it (foreman and honcho pass them
+ * through, docker compose expands them outside single quotes); passing them
+ * through keeps a value the same whoever reads the file, and a command that
+ * wants expansion has its shell for that. */
 #ifndef TEND_DOTENV_H
 #define TEND_DOTENV_H
 
@@ -32,9 +32,10 @@
  * (left untouched on error). */
 int dotenv_parse(struct arena *a, const char *path, const char *text, size_t len,
                  const char ***env, struct diag_list *d);
-/* Reads and parses the file at path. A file that cannot be read is reported as
- * "PATH: cannot read: REASON" and returns -errno, except that a missing file
- * (ENOENT) when optional is true gives an empty list and 0. */
+/* Reads and parses the file at path (a pipe works too). A file that cannot be
+ * read is reported as "PATH: cannot read: REASON" and returns -errno (over 1 MiB:
+ * -EFBIG), except that a missing file (ENOENT) when optional is true gives an
+ * empty list and 0, and reports nothing. */
 int dotenv_read(struct arena *a, const char *path, bool optional, const char ***env,
                 struct diag_list *d);
 

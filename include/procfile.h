@@ -31,7 +31,8 @@ struct procfile {
 int procfile_parse(struct arena *a, const char *path, const char *text, size_t len,
                    struct procfile **out, struct diag_list *d);
 /* Reads and parses the file at path (a pipe works too). A file that cannot be
- * read is reported as "PATH: cannot read: REASON" and returns -errno. */
+ * read is reported as "PATH: cannot read: REASON" and returns -errno; one over
+ * 1 MiB gives -EFBIG. */
 int procfile_read(struct arena *a, const char *path, struct procfile **out, struct diag_list *d);
 
 #endif

@@ -3,20 +3,23 @@
  * callback, debounce_ms after the last of them.
  *
  * Globs are relative to base_dir, or absolute, in fnmatch(3) syntax matched one
- * path component at a time, plus `**` for any number of directories
- * (`src/**` + `/*.js`, `*.py`, `server.js`); a glob ending in '/' means everything
- * under that directory. As in the shell, a wildcard does not match a leading '.',
- * and `**` does not enter hidden directories or node_modules.
+ * path component at a time: `server.js`, `*.py`, `lib/[a-m]*.rb`. A component
+ * that is exactly `**` matches any number of directories, zero included: `src`,
+ * `**` and `*.js` joined by '/' is every .js file below src. A glob ending in
+ * '/' means everything below that directory; ".." is resolved as text.
+ * As in the shell, a wildcard does not match a leading '.', and `**` does not
+ * enter hidden directories or node_modules. Symbolic links to directories are
+ * followed, never twice around a loop.
  *
- * Changes are seen through inotify, one watch per directory that can hold a match
- * (and per directory a new matching directory could appear in), so nothing wakes
- * up while nothing changes. Directories created later are watched as they appear,
- * and files already in them count as a change. At most 4096 directories are
- * watched; beyond that a warning is logged once. Editor droppings are ignored:
- * names ending in '~', .swp, .swx, .swo or .tmp, starting with ".#", and vim's
- * probe file 4913. The directory an absolute glob names before its first
- * wildcard must exist when watching starts; relative globs are watched from
- * base_dir, so their directories may appear later. */
+ * Changes are seen through inotify (uv_fs_event_t), one watch per directory on
+ * the way to a possible match, so nothing wakes up while nothing changes.
+ * Relative globs are watched from base_dir down, so their directories may
+ * appear, vanish and come back later (`git checkout`); an absolute glob outside
+ * base_dir is watched from the deepest existing directory it names. A directory
+ * that appears is watched at once, and files already in it count as a change.
+ * At most 4096 directories are watched; past that, or when inotify refuses a
+ * watch, a warning is logged once. Editor droppings are ignored: names ending
+ * in '~', .swp, .swx, .swo or .tmp, starting with ".#", and vim's probe file 4913. */
 #ifndef TEND_WATCH_H
 #define TEND_WATCH_H
 
@@ -25,9 +28,12 @@
 struct watch;
 typedef void watch_cb(void *ctx);
 
-/* Starts watching; globs is NULL-terminated and copied. Returns NULL with errno
- * set on error: EINVAL for no globs or an empty one, or why base_dir or the
- * first watch could not be opened. */
+/* Starts watching; globs is NULL-terminated and copied. cb runs on the loop,
+ * debounce_ms after the last matching change of a burst. Returns NULL with errno
+ * set: EINVAL for no globs, an empty one or one deeper than 256 components;
+ * ENOENT or ENOTDIR for base_dir; why inotify would not watch a starting
+ * directory (ENOSPC, EMFILE, EACCES). Handles made before such a failure close
+ * on the loop's next turn. */
 struct watch *watch_start(uv_loop_t *loop, const char *base_dir, const char *const *globs,
                           unsigned debounce_ms, watch_cb *cb, void *ctx);
 /* Stops watching; no callback runs after this. The watch frees itself once its

@@ -80,8 +80,9 @@ char *arena_strdup(struct arena *a, const char *s)
 char *arena_vprintf(struct arena *a, const char *fmt, va_list ap)
 {
     va_list copy;
+    char probe[1]; /* not NULL: gcc's -Wformat-truncation objects to that at -O1 */
     va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, fmt, copy);
+    int n = vsnprintf(probe, sizeof(probe), fmt, copy);
     va_end(copy);
     char *p = arena_alloc(a, (size_t)n + 1);
     vsnprintf(p, (size_t)n + 1, fmt, ap);

@@ -10,7 +10,7 @@
 #include "log.h"
 #include "logfile.h"
 
-enum { BATCH = 128 << 10, READ_SIZE = 64 << 10 };
+enum { BATCH = 256 << 10, READ_SIZE = 256 << 10, PIPE_SIZE = 1 << 20 };
 
 struct dest {
     struct output *out;   /* tend's stdout or stderr, or NULL */
@@ -26,6 +26,9 @@ struct listener {
 struct childio_sink {
     int refs;
     char *name;
+    char *prefix; /* "name   | " */
+    size_t prefix_len;
+    int prefix_width;
     struct dest dest[2];
     struct ring ring[2];
     struct listener *listeners;
@@ -110,6 +113,7 @@ void childio_sink_unref(struct childio_sink *s)
         ring_free(&s->ring[i]);
     }
     free(s->name);
+    free(s->prefix);
     free(s);
 }
 
@@ -155,39 +159,59 @@ static void flush_batch(void)
     C.batch_len = 0;
 }
 
-/* "name | line": a plain copy, the common case made fast (no printf per line). */
-static size_t format_prefix(char *out, const struct childio_sink *s, bool cont, const char *line,
-                            size_t len)
+/* "name   | ", made again only when the names' width changes. */
+static const char *prefix_of(struct childio_sink *s, bool cont, size_t *len)
 {
-    size_t nlen = strlen(s->name), width = (size_t)log_name_width(), n = nlen;
-    memcpy(out, s->name, nlen);
-    while (n < width)
-        out[n++] = ' ';
-    out[n++] = ' ';
-    out[n++] = cont ? '+' : '|';
-    out[n++] = ' ';
-    memcpy(out + n, line, len);
-    out[n + len] = '\n';
-    return n + len + 1;
+    int width = log_name_width();
+    if (s->prefix_width != width || !s->prefix) {
+        free(s->prefix);
+        s->prefix_len = (size_t)asprintf(&s->prefix, "%-*s | ", width, s->name);
+        if ((int)s->prefix_len < 0)
+            s->prefix = NULL, s->prefix_len = 0;
+        s->prefix_width = width;
+    }
+    if (s->prefix)
+        s->prefix[s->prefix_len - 2] = cont ? '+' : '|';
+    *len = s->prefix_len;
+    return s->prefix ? s->prefix : "";
 }
 
-static void to_output(struct childio_sink *s, struct output *o, enum childio_stream stream,
-                      bool cont, const char *line, size_t len)
+/* One line to tend's stream, as log_format says; in the batch when it fits. */
+static void line_out(struct childio_sink *s, struct output *o, enum childio_stream stream,
+                     bool cont, const char *line, size_t len)
 {
-    size_t need = len + (size_t)log_name_width() + strlen(s->name) + 512;
+    bool plain = !log_timestamps() && log_format() != LOG_FORMAT_JSON;
+    size_t plen = 0;
+    const char *prefix = plain && log_format() == LOG_FORMAT_PREFIX ? prefix_of(s, cont, &plen) : "";
+    size_t need = plain ? plen + len + 1 : len * 6 + 1024; /* JSON escapes grow text */
     if (C.batch_out != o || C.batch_len + need > BATCH)
         flush_batch();
     C.batch_out = o;
+    if (need > BATCH && plain) { /* a huge line: in pieces, still whole on the stream */
+        output_write(o, prefix, plen);
+        output_write(o, line, len);
+        output_write(o, "\n", 1);
+        return;
+    }
     char *at = C.batch + C.batch_len;
-    if (log_format() == LOG_FORMAT_PREFIX && !log_timestamps())
-        C.batch_len += format_prefix(at, s, cont, line, len);
-    else if (log_format() == LOG_FORMAT_RAW && !log_timestamps()) {
-        memcpy(at, line, len);
-        at[len] = '\n';
-        C.batch_len += len + 1;
-    } else
+    if (plain) {
+        memcpy(at, prefix, plen);
+        memcpy(at + plen, line, len);
+        at[plen + len] = '\n';
+        C.batch_len += plen + len + 1;
+    } else {
         C.batch_len += log_format_line(at, BATCH - C.batch_len, s->name,
                                        stream ? "stderr" : "stdout", cont, line, len);
+    }
+}
+
+static void tell_listeners(struct childio_sink *s, enum childio_stream stream, const char *line,
+                           size_t len)
+{
+    for (struct listener *l = s->listeners, *next; l; l = next) {
+        next = l->next; /* a listener may leave while told */
+        l->cb(l->ctx, stream, line, len);
+    }
 }
 
 static void emit(struct reader *r, const char *line, size_t len, bool cont)
@@ -197,14 +221,35 @@ static void emit(struct reader *r, const char *line, size_t len, bool cont)
     ring_append(&s->ring[r->stream], line, len);
     ring_append(&s->ring[r->stream], "\n", 1);
     if (d->out)
-        to_output(s, d->out, r->stream, cont, line, len);
+        line_out(s, d->out, r->stream, cont, line, len);
     if (d->file) {
         logfile_write(d->file, line, len);
         logfile_write(d->file, "\n", 1);
     }
-    for (struct listener *l = s->listeners, *next; l; l = next) {
-        next = l->next; /* a listener may leave while told */
-        l->cb(l->ctx, r->stream, line, len);
+    tell_listeners(s, r->stream, line, len);
+}
+
+/* Whole lines straight from the read buffer: the ring and a log file take them in
+ * one piece, and so does tend's stream when they go out raw. Most output is this. */
+static void emit_region(struct reader *r, const char *p, size_t n)
+{
+    struct childio_sink *s = r->sink;
+    struct dest *d = &s->dest[r->stream];
+    bool raw = log_format() == LOG_FORMAT_RAW && !log_timestamps();
+    ring_append(&s->ring[r->stream], p, n);
+    if (d->file)
+        logfile_write(d->file, p, n);
+    if (d->out && raw) {
+        flush_batch();
+        output_write(d->out, p, n);
+    }
+    if ((!d->out || raw) && !s->listeners)
+        return;
+    for (const char *end = p + n, *nl; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        if (d->out && !raw)
+            line_out(s, d->out, r->stream, false, p, (size_t)(nl - p));
+        tell_listeners(s, r->stream, p, (size_t)(nl - p));
     }
 }
 
@@ -216,35 +261,43 @@ static void keep_partial(struct reader *r, const char *data, size_t n)
     r->plen += n;
 }
 
-/* Takes in what was read: complete lines go out, the rest waits for more. */
+/* Adds to the line that started in an earlier read: out it goes at its newline, or
+ * in pieces when it passes LINE_MAX. Returns how much of data it took. */
+static size_t pending(struct reader *r, const char *data, size_t n)
+{
+    const char *nl = memchr(data, '\n', n);
+    size_t seg = nl ? (size_t)(nl - data) : n;
+    if (r->plen + seg >= CHILDIO_LINE_MAX) { /* too long: out goes a full piece */
+        size_t piece = CHILDIO_LINE_MAX - r->plen;
+        keep_partial(r, data, piece);
+        emit(r, r->partial, r->plen, r->cont);
+        r->plen = 0;
+        r->cont = true;
+        return piece;
+    }
+    keep_partial(r, data, seg);
+    if (!nl)
+        return seg;
+    emit(r, r->partial, r->plen, r->cont);
+    r->plen = 0;
+    r->cont = false;
+    return seg + 1;
+}
+
+/* Takes in what was read: the end of a pending line, then whole lines in one
+ * region, then the start of the next line, which waits. */
 static void take(struct reader *r, const char *data, size_t n)
 {
-    while (n > 0) {
-        const char *nl = memchr(data, '\n', n);
-        size_t seg = nl ? (size_t)(nl - data) : n;
-        if (r->plen + seg >= CHILDIO_LINE_MAX) { /* too long: out goes a full piece */
-            size_t piece = CHILDIO_LINE_MAX - r->plen;
-            keep_partial(r, data, piece);
-            emit(r, r->partial, r->plen, r->cont);
-            r->plen = 0;
-            r->cont = true;
-            data += piece, n -= piece;
-            continue;
-        }
-        if (!nl) {
-            keep_partial(r, data, n);
-            return;
-        }
-        if (r->plen) {
-            keep_partial(r, data, seg);
-            emit(r, r->partial, r->plen, r->cont);
-            r->plen = 0;
-        } else {
-            emit(r, data, seg, r->cont);
-        }
-        r->cont = false;
-        data += seg + 1, n -= seg + 1;
+    for (size_t k; n > 0 && (r->plen > 0 || r->cont); data += k, n -= k)
+        k = pending(r, data, n);
+    const char *last = n ? memrchr(data, '\n', n) : NULL;
+    if (last) {
+        size_t k = (size_t)(last - data) + 1;
+        emit_region(r, data, k);
+        data += k, n -= k;
     }
+    for (size_t k; n > 0; data += k, n -= k)
+        k = pending(r, data, n);
     if (r->plen == 0) { /* nothing pending: give the buffer back */
         free(r->partial);
         r->partial = NULL;
@@ -326,6 +379,11 @@ int childio_pipes_open(struct childio_pipes *p, bool redirect_stderr)
         }
         p->rd[i] = fds[0];
         p->wr[i] = fds[1];
+        /* A bigger pipe: the child blocks (and both switch) less often. Root only:
+         * for other users the kernel counts pipe pages against a small soft limit,
+         * past which every new pipe shrinks to one page. */
+        if (geteuid() == 0)
+            fcntl(fds[0], F_SETPIPE_SZ, PIPE_SIZE);
     }
     return 0;
 }

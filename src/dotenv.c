@@ -1,14 +1,15 @@
 /* dotenv: a scanner over .env text that turns each assignment into "KEY=value". */
 #include "dotenv.h"
+#include "textfile.h"
 
 #include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Far above any real .env file; stops `--env /dev/zero` from eating memory. */
-enum { MAX_FILE = 16 << 20 };
+/* Far above any real .env file. The parse sizes its arrays by the line count, so
+ * this also bounds what /dev/zero or a stray binary file can make it allocate. */
+enum { MAX_FILE = 1 << 20 };
 
 struct scan {
     struct arena *a;
@@ -80,7 +81,7 @@ static bool fail(struct scan *s, int line, const char *fmt, ...)
     return false;
 }
 
-/* A later KEY replaces the earlier one in its place, as a shell's export would. */
+/* A later KEY replaces the earlier one where it stands: a child sees the last value. */
 static void set(struct scan *s, char *kv, size_t keylen)
 {
     for (int i = 0; i < s->n; i++)
@@ -204,12 +205,12 @@ static bool entry(struct scan *s, const char *p)
     const char *eol = line_end(s, p);
     p = skip_export(p, eol);
     const char *eq = memchr(p, '=', (size_t)(eol - p)), *kend = eq;
-    if (!eq) {
+    while (kend && kend > p && is_blank(kend[-1]))
+        kend--;
+    if (!eq || kend == p) {
         next_line(s, p);
         return fail(s, line, "expected 'KEY=value'");
     }
-    while (kend > p && is_blank(kend[-1]))
-        kend--;
     size_t keylen = (size_t)(kend - p);
     if (!valid_key(p, keylen)) {
         next_line(s, p);
@@ -252,46 +253,12 @@ int dotenv_parse(struct arena *a, const char *path, const char *text, size_t len
     return 0;
 }
 
-/* The whole file in a malloc'd buffer; a pipe (`--env <(...)`) has no size to ask for.
- * Out of memory aborts, as the arena does. */
-static int slurp(const char *path, char **text, size_t *len)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int r = 0;
-    while (r == 0 && !feof(f)) {
-        if (n == cap) {
-            if (cap >= MAX_FILE) {
-                r = -EFBIG;
-                break;
-            }
-            cap = cap ? cap * 2 : 4096;
-            if (!(buf = realloc(buf, cap)))
-                abort();
-        }
-        n += fread(buf + n, 1, cap - n, f);
-        if (ferror(f))
-            r = -errno; /* a directory reads as EISDIR */
-    }
-    fclose(f);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 int dotenv_read(struct arena *a, const char *path, bool optional, const char ***env,
                 struct diag_list *d)
 {
     char *text = NULL;
     size_t len = 0;
-    int r = slurp(path, &text, &len);
+    int r = textfile_read(path, MAX_FILE, &text, &len);
     if (r == -ENOENT && optional) {
         *env = arena_alloc(a, sizeof(**env));
         return 0;

@@ -1,15 +1,14 @@
 /* inifile: an inih reader that tracks physical lines, and a handler that merges. */
 #include "inifile.h"
+#include "textfile.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ini.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 enum { MAX_FILE = 16 << 20 };
 
@@ -163,48 +162,11 @@ static char *read_line(char *str, int num, void *stream)
     return str;
 }
 
-static int slurp(const char *path, char **buf, size_t *len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-    if (fd < 0)
-        return -errno;
-    size_t cap = 0, n = 0;
-    char *p = NULL;
-    for (;;) {
-        if (n + 1 >= cap) {
-            if (cap >= MAX_FILE) {
-                r = -EFBIG;
-                break;
-            }
-            cap = cap ? cap * 2 : 65536;
-            if (!(p = realloc(p, cap)))
-                abort();
-        }
-        ssize_t got = read(fd, p + n, cap - n - 1);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            r = got < 0 ? -errno : 0; /* a directory reads as EISDIR */
-            break;
-        }
-        n += (size_t)got;
-    }
-    close(fd);
-    if (r < 0) {
-        free(p);
-        return r;
-    }
-    p[n] = '\0';
-    *buf = p;
-    *len = n;
-    return 0;
-}
-
 int inidoc_read(struct inidoc *doc, const char *path, struct diag_list *diags)
 {
     char *buf = NULL;
     size_t len = 0;
-    int r = slurp(path, &buf, &len);
+    int r = textfile_read(path, MAX_FILE, &buf, &len);
     if (r < 0)
         return r;
     struct reader rd = {.doc = doc, .file = arena_strdup(doc->a, path), .buf = buf, .end = buf + len,

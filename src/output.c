@@ -9,7 +9,7 @@
 
 #include "log.h"
 
-enum { HIGH_WATER = 256 << 10, LOW_WATER = 64 << 10 };
+enum { HIGH_WATER = 256 << 10, LOW_WATER = 64 << 10, CLOSE_WAIT_MS = 5000 };
 
 struct output {
     uv_loop_t *loop;
@@ -22,6 +22,7 @@ struct output {
     } h;
     bool is_stream, congested, dead, closing;
     size_t queued;
+    uv_timer_t give_up; /* closing: what nobody reads by then is dropped */
     output_congestion_cb *cb;
     void *ctx;
     output_closed_cb *closed;
@@ -53,15 +54,35 @@ static void set_congested(struct output *o, bool on)
     }
 }
 
+static void on_timer_closed(uv_handle_t *h)
+{
+    struct output *o = h->data;
+    if (o->closed)
+        o->closed(o->closed_ctx);
+    free(o);
+}
+
 static void on_handle_closed(uv_handle_t *h)
 {
     struct output *o = h->data;
     int flags = fcntl(o->fd, F_GETFL);
     if (flags >= 0) /* leave the descriptor as tend found it */
         fcntl(o->fd, F_SETFL, flags & ~O_NONBLOCK);
-    if (o->closed)
-        o->closed(o->closed_ctx);
-    free(o);
+    uv_close((uv_handle_t *)&o->give_up, on_timer_closed);
+}
+
+static void close_now(struct output *o)
+{
+    if (!uv_is_closing(&o->h.handle))
+        uv_close(&o->h.handle, on_handle_closed);
+}
+
+/* A reader that stopped reading must not keep PID 1 from exiting. */
+static void on_give_up(uv_timer_t *t)
+{
+    struct output *o = t->data;
+    o->dead = true;
+    close_now(o);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -74,8 +95,8 @@ static void on_written(uv_write_t *req, int status)
         gone(o, status);
     if (o->queued < LOW_WATER)
         set_congested(o, false);
-    if (o->closing && o->queued == 0 && !uv_is_closing(&o->h.handle))
-        uv_close(&o->h.handle, on_handle_closed);
+    if (o->closing && o->queued == 0)
+        close_now(o);
 }
 
 static void write_sync(struct output *o, const char *buf, size_t len)
@@ -133,6 +154,8 @@ static int open_stream(struct output *o, int fd)
         r = uv_tty_init(o->loop, &o->h.tty, dup_fd, 0);
         break;
     case UV_NAMED_PIPE:
+        if (geteuid() == 0) /* fewer wake-ups for the reader and tend (see childio.c) */
+            fcntl(dup_fd, F_SETPIPE_SZ, 1 << 20);
         if ((r = uv_pipe_init(o->loop, &o->h.pipe, 0)) == 0)
             r = uv_pipe_open(&o->h.pipe, dup_fd);
         break;
@@ -146,6 +169,8 @@ static int open_stream(struct output *o, int fd)
     }
     o->h.handle.data = o;
     o->is_stream = true;
+    uv_timer_init(o->loop, &o->give_up);
+    o->give_up.data = o;
     return 0;
 }
 
@@ -182,5 +207,7 @@ void output_close(struct output *o, output_closed_cb *cb, void *ctx)
     }
     o->closing = true;
     if (o->queued == 0 || o->dead)
-        uv_close(&o->h.handle, on_handle_closed);
+        close_now(o);
+    else
+        uv_timer_start(&o->give_up, on_give_up, CLOSE_WAIT_MS, 0);
 }

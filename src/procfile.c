@@ -1,14 +1,15 @@
 /* procfile: splits a Procfile into lines and each line into a name and a command. */
 #include "procfile.h"
+#include "textfile.h"
 
 #include <errno.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Far above any real Procfile; stops `-f /dev/zero` from eating memory. */
-enum { MAX_FILE = 16 << 20 };
+/* Far above any real Procfile. The parse sizes its arrays by the line count, so
+ * this also bounds what /dev/zero or a stray binary file can make it allocate. */
+enum { MAX_FILE = 1 << 20 };
 
 /* One physical line, without its line end. */
 struct line {
@@ -57,8 +58,8 @@ static bool add_entry(const char *path, int line, struct procfile *pf, const cha
 {
     int dup = find(pf, name);
     if (dup >= 0) {
-        diag_add(d, DIAG_ERROR, DIAG_SYNTAX, path, line, "duplicate process '%s' (first at line %d)",
-                 name, pf->entries[dup].line);
+        diag_add(d, DIAG_ERROR, DIAG_SYNTAX, path, line,
+                 "duplicate process '%s' (first at line %d)", name, pf->entries[dup].line);
         return false;
     }
     pf->entries[pf->n++] = (struct procfile_entry){.name = name, .command = command, .line = line};
@@ -124,50 +125,16 @@ int procfile_parse(struct arena *a, const char *path, const char *text, size_t l
     return 0;
 }
 
-/* The whole file in a malloc'd buffer; a pipe (`-f <(...)`) has no size to ask for.
- * Out of memory aborts, as the arena does. */
-static int slurp(const char *path, char **text, size_t *len)
-{
-    FILE *f = fopen(path, "re");
-    if (!f)
-        return -errno;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int r = 0;
-    while (r == 0 && !feof(f)) {
-        if (n == cap) {
-            if (cap >= MAX_FILE) {
-                r = -EFBIG;
-                break;
-            }
-            cap = cap ? cap * 2 : 4096;
-            if (!(buf = realloc(buf, cap)))
-                abort();
-        }
-        n += fread(buf + n, 1, cap - n, f);
-        if (ferror(f))
-            r = -errno; /* a directory reads as EISDIR */
-    }
-    fclose(f);
-    if (r < 0) {
-        free(buf);
-        return r;
-    }
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 int procfile_read(struct arena *a, const char *path, struct procfile **out, struct diag_list *d)
 {
     char *text = NULL;
     size_t len = 0;
-    int r = slurp(path, &text, &len);
+    int r = textfile_read(path, MAX_FILE, &text, &len);
     if (r < 0) {
         diag_add(d, DIAG_ERROR, DIAG_SYNTAX, path, 0, "cannot read: %s", strerror(-r));
         return r;
     }
-    r = procfile_parse(a, path, text ? text : "", len, out, d);
+    r = procfile_parse(a, path, text, len, out, d);
     free(text);
     return r;
 }
