@@ -134,6 +134,14 @@ const char *config_find(void);
  * main file cannot be read, also reported in diags). */
 int config_load(const char *path, struct config **out, struct diag_list *diags);
 void config_free(struct config *c);
+/* The same from entries made in code (tend dev's Procfile): each as if read from
+ * file:line, so that errors point there. */
+struct config_entry {
+    const char *section, *key, *value, *file;
+    int line;
+};
+int config_build(const char *path, const struct config_entry *e, int n, struct config **out,
+                 struct diag_list *diags);
 
 const struct program_cfg *config_program(const struct config *c, const char *name);
 /* The process with that name, and its program through *prog. */

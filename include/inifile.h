@@ -36,6 +36,9 @@ struct inidoc {
  * be read (nothing reported) or -EINVAL after reporting a syntax error. */
 int inidoc_read(struct inidoc *doc, const char *path, struct diag_list *diags);
 struct ini_section *inidoc_section(const struct inidoc *doc, const char *name);
+/* An entry made in code rather than read (tend dev's Procfile), as if at file:line. */
+void inidoc_set(struct inidoc *doc, const char *section, const char *key, const char *value,
+                const char *file, int line);
 struct ini_entry *ini_get(const struct ini_section *s, const char *key);
 
 #endif

@@ -31,6 +31,11 @@ void log_set_name_width(int width);
 int log_name_width(void);
 int log_format(void);
 bool log_timestamps(void);
+/* tend dev on a terminal: each name in a color of its own (ANSI). */
+void log_set_colors(bool on);
+/* The escape sequence that starts name's color, "" without colors. A process is
+ * colored by its program (web.1 and web.2 alike): pass the program's name. */
+const char *log_color_of(const char *name);
 
 /* Formats one output line of `name` (a process, or "tend") for tend's streams:
  * "name | text\n" (with cont, a continuation of a split line: "name + text\n"),

@@ -26,6 +26,7 @@ struct listener {
 struct childio_sink {
     int refs;
     char *name;
+    char *program; /* for its color in tend dev */
     char *prefix; /* "name   | " */
     size_t prefix_len;
     int prefix_width;
@@ -92,7 +93,9 @@ static void open_dest(struct dest *d, const struct program_cfg *p, const struct 
 struct childio_sink *childio_sink_new(const struct program_cfg *p, const struct proc_cfg *c)
 {
     struct childio_sink *s = calloc(1, sizeof(*s));
-    if (!s || !(s->name = strdup(c->name))) {
+    if (!s || !(s->name = strdup(c->name)) || !(s->program = strdup(p->name))) {
+        if (s)
+            free(s->name);
         free(s);
         return NULL;
     }
@@ -113,6 +116,7 @@ void childio_sink_unref(struct childio_sink *s)
         ring_free(&s->ring[i]);
     }
     free(s->name);
+    free(s->program);
     free(s->prefix);
     free(s);
 }
@@ -164,8 +168,10 @@ static const char *prefix_of(struct childio_sink *s, bool cont, size_t *len)
 {
     int width = log_name_width();
     if (s->prefix_width != width || !s->prefix) {
+        const char *color = log_color_of(s->program);
         free(s->prefix);
-        s->prefix_len = (size_t)asprintf(&s->prefix, "%-*s | ", width, s->name);
+        s->prefix_len = (size_t)asprintf(&s->prefix, "%s%-*s%s | ", color, width, s->name,
+                                         *color ? "\033[0m" : "");
         if ((int)s->prefix_len < 0)
             s->prefix = NULL, s->prefix_len = 0;
         s->prefix_width = width;

@@ -591,38 +591,62 @@ static void check_depends(struct loader *L)
     }
 }
 
-int config_load(const char *path, struct config **out, struct diag_list *diags)
+static void begin(struct loader *L, const char *path, struct diag_list *diags)
 {
     char host[256] = "localhost";
     gethostname(host, sizeof(host) - 1);
     struct arena *a = arena_new();
-    struct loader L = {.a = a, .d = diags, .doc = {.a = a}, .hostname = arena_strdup(a, host)};
-    L.c = arena_alloc(a, sizeof(*L.c));
-    L.c->arena = a;
-    L.c->path = arena_strdup(a, path);
-    default_settings(&L.c->tend, a);
-    int before = diag_errors(diags);
-    int r = read_tree(&L, path, NULL, 0);
+    *L = (struct loader){.a = a, .d = diags, .doc = {.a = a}, .hostname = arena_strdup(a, host)};
+    L->c = arena_alloc(a, sizeof(*L->c));
+    L->c->arena = a;
+    L->c->path = arena_strdup(a, path);
+    default_settings(&L->c->tend, a);
+}
+
+/* From the merged document to the snapshot: sections, then checks across them. */
+static int finish(struct loader *L, int r, int before, struct config **out)
+{
+    struct diag_list *diags = L->d;
+    struct arena *a = L->a;
     if (r == 0) {
-        load_settings(&L, "unix_http_server", unix_http_keys);
-        load_settings(&L, "supervisord", tend_keys);
-        load_settings(&L, "tend", tend_keys);
-        load_sections(&L);
+        load_settings(L, "unix_http_server", unix_http_keys);
+        load_settings(L, "supervisord", tend_keys);
+        load_settings(L, "tend", tend_keys);
+        load_sections(L);
     }
     if (r == 0 && diag_errors(diags) == before) { /* checks across sections need whole ones */
-        if (L.c->nginx)
-            config_define_nginx_program(&L);
-        check_groups(&L);
-        check_names(&L);
-        check_ports(&L);
-        check_depends(&L);
+        if (L->c->nginx)
+            config_define_nginx_program(L);
+        check_groups(L);
+        check_names(L);
+        check_ports(L);
+        check_depends(L);
     }
     if (diag_errors(diags) > before || r < 0) {
         arena_free(a);
         return r < 0 && r != -EINVAL ? r : -EINVAL;
     }
-    *out = L.c;
+    *out = L->c;
     return 0;
+}
+
+int config_load(const char *path, struct config **out, struct diag_list *diags)
+{
+    struct loader L;
+    begin(&L, path, diags);
+    int before = diag_errors(diags);
+    return finish(&L, read_tree(&L, path, NULL, 0), before, out);
+}
+
+int config_build(const char *path, const struct config_entry *e, int n, struct config **out,
+                 struct diag_list *diags)
+{
+    struct loader L;
+    begin(&L, path, diags);
+    int before = diag_errors(diags);
+    for (int i = 0; i < n; i++)
+        inidoc_set(&L.doc, e[i].section, e[i].key, e[i].value, e[i].file, e[i].line);
+    return finish(&L, 0, before, out);
 }
 
 void config_free(struct config *c)

@@ -41,23 +41,57 @@ struct ini_entry *ini_get(const struct ini_section *s, const char *key)
     return NULL;
 }
 
-static struct ini_section *open_section(struct reader *r, const char *name, size_t n)
+/* The section of that name, made (where first seen) when there is none. */
+static struct ini_section *section_of(struct inidoc *doc, const char *name, size_t n,
+                                      const char *file, int line)
 {
     while (n && isspace((unsigned char)*name))
         name++, n--;
     while (n && isspace((unsigned char)name[n - 1]))
         n--;
-    char *key = arena_strndup(r->doc->a, name, n);
-    struct ini_section *s = inidoc_section(r->doc, key), **tail = &r->doc->sections;
+    char *key = arena_strndup(doc->a, name, n);
+    struct ini_section *s = inidoc_section(doc, key), **tail = &doc->sections;
     if (s)
         return s;
-    s = arena_alloc(r->doc->a, sizeof(*s));
+    s = arena_alloc(doc->a, sizeof(*s));
     s->name = key;
-    s->file = r->file;
-    s->line = r->lineno;
+    s->file = file;
+    s->line = line;
     while (*tail)
         tail = &(*tail)->next;
     return *tail = s;
+}
+
+static struct ini_section *open_section(struct reader *r, const char *name, size_t n)
+{
+    return section_of(r->doc, name, n, r->file, r->lineno);
+}
+
+/* Sets key (lower-cased) in s: a key set again keeps its place and the last value. */
+static struct ini_entry *entry_set(struct inidoc *doc, struct ini_section *s, const char *name,
+                                   const char *value, const char *file, int line)
+{
+    struct ini_entry **tail = &s->entries, *e;
+    char *key = arena_strdup(doc->a, name);
+    for (char *k = key; *k; k++)
+        *k = (char)tolower((unsigned char)*k);
+    while (*tail && strcmp((*tail)->key, key) != 0)
+        tail = &(*tail)->next;
+    if (!(e = *tail)) {
+        e = *tail = arena_alloc(doc->a, sizeof(*e));
+        e->key = key;
+    }
+    e->value = value;
+    e->file = file;
+    e->line = line;
+    return e;
+}
+
+void inidoc_set(struct inidoc *doc, const char *section, const char *key, const char *value,
+                const char *file, int line)
+{
+    struct ini_section *s = section_of(doc, section, strlen(section), file, line);
+    entry_set(doc, s, key, arena_strdup(doc->a, value), file, line);
 }
 
 /* The text after the key's delimiter (or the whole continuation line), without
@@ -85,20 +119,7 @@ static char *raw_value(struct reader *r)
 
 static void set_entry(struct reader *r, const char *name, char *value)
 {
-    struct ini_entry **tail = &r->section->entries, *e;
-    char *key = arena_strdup(r->doc->a, name);
-    for (char *k = key; *k; k++)
-        *k = (char)tolower((unsigned char)*k);
-    while (*tail && strcmp((*tail)->key, key) != 0)
-        tail = &(*tail)->next;
-    if (!(e = *tail)) {
-        e = *tail = arena_alloc(r->doc->a, sizeof(*e));
-        e->key = key;
-    }
-    e->value = value;
-    e->file = r->file;
-    e->line = r->lineno;
-    r->last = e;
+    r->last = entry_set(r->doc, r->section, name, value, r->file, r->lineno);
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value)

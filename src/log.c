@@ -14,7 +14,7 @@
 
 static struct {
     int level, format, width;
-    bool timestamps;
+    bool timestamps, colors;
     log_sink_fn *sink;
     void *ctx;
 } L = {.level = LOG_INFO};
@@ -63,6 +63,25 @@ bool log_timestamps(void)
     return L.timestamps;
 }
 
+void log_set_colors(bool on)
+{
+    L.colors = on;
+}
+
+const char *log_color_of(const char *name)
+{
+    static const char *const colors[] = {"\033[36m", "\033[33m", "\033[32m", "\033[35m",
+                                         "\033[34m", "\033[31m", "\033[96m", "\033[93m"};
+    unsigned h = 5381;
+    if (!L.colors)
+        return "";
+    if (!strcmp(name, "tend"))
+        return "\033[1m"; /* tend itself: bold */
+    for (const char *c = name; *c; c++)
+        h = h * 33 + (unsigned char)*c;
+    return colors[h % (sizeof(colors) / sizeof(colors[0]))];
+}
+
 void log_set_sink(log_sink_fn *fn, void *ctx)
 {
     L.sink = fn;
@@ -105,7 +124,8 @@ size_t log_format_line(char *out, size_t outlen, const char *name, const char *s
         out[n++] = ' ';
     }
     if (L.format == LOG_FORMAT_PREFIX)
-        n += (size_t)snprintf(out + n, outlen - n, "%-*s %c ", L.width, name, cont ? '+' : '|');
+        n += (size_t)snprintf(out + n, outlen - n, "%s%-*s%s %c ", log_color_of(name), L.width,
+                              name, L.colors ? "\033[0m" : "", cont ? '+' : '|');
     if (n >= outlen - 1)
         n = outlen - 2;
     if (n + len + 1 > outlen)

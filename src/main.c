@@ -6,6 +6,7 @@
 #include "check.h"
 #include "initmode.h"
 #include "config.h"
+#include "dev.h"
 #include "pid1.h"
 #include "run.h"
 #include "version.h"
@@ -15,6 +16,8 @@ static int usage(FILE *out, int status)
     fputs("usage: tend [-c FILE]                 run the programs of a config (foreground)\n"
           "       tend [-g] -- CMD [ARGS...]     run one command as init (signals, reaping)\n"
           "       tend check [-c FILE] [--strict]\n"
+          "       tend dev [-c FILE | -f Procfile] [-e .env] [-m name=N,...] [-p PORT]\n"
+          "                [--watch] [--only NAME] [-t]\n"
           "       tend --version\n",
           out);
     return status;
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
         return init_mode(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "check"))
         return check_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "dev"))
+        return dev_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "--version")) {
         printf("tend %s\n", TEND_VERSION);
         return 0;

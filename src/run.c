@@ -23,6 +23,7 @@
 #include "reaper.h"
 #include "signals.h"
 #include "supervisor.h"
+#include "watch.h"
 
 /* Leftover processes get SIGTERM, then this long before SIGKILL. */
 enum { SWEEP_GRACE_MS = 3000 };
@@ -32,8 +33,15 @@ enum phase { PHASE_RUNNING, PHASE_STOPPING, PHASE_SWEEPING, PHASE_DONE };
 /* What a signal means to tend in this mode. */
 enum signal_action { SIG_IGNORE, SIG_SHUTDOWN, SIG_RELOAD, SIG_REOPEN, SIG_REAP };
 
+struct watcher {
+    struct watch *watch;
+    struct run *run;
+    const char *program; /* in the current config */
+};
+
 struct run {
     uv_loop_t loop;
+    const struct run_opts *o;
     const char *path;
     const struct config *cfg; /* the current one; the supervisor owns it */
     struct supervisor *sup;
@@ -45,20 +53,25 @@ struct run {
     uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
     struct notify_listener *notify; /* ready = notify */
     struct logfile *logfile; /* [tend] logfile: tend's own messages */
+    struct watcher *watchers; /* tend dev: one per program that watches files */
+    int nwatchers;
     bool told_ready; /* READY=1 went to systemd */
     enum phase phase;
     int status, congested;
 };
 
-static enum signal_action action_of(int signo)
+static void start_watching(struct run *r);
+static void stop_watching(struct run *r);
+
+static enum signal_action action_of(int signo, bool dev)
 {
     switch (signo) {
     case SIGTERM:
     case SIGINT:
     case SIGQUIT:
         return SIG_SHUTDOWN;
-    case SIGHUP:
-        return SIG_RELOAD;
+    case SIGHUP: /* in tend dev, the terminal went away */
+        return dev ? SIG_SHUTDOWN : SIG_RELOAD;
     case SIGUSR1:
         return SIG_REOPEN;
     case SIGCHLD:
@@ -80,6 +93,7 @@ static void finish(struct run *r)
     r->phase = PHASE_DONE;
     log_info("exiting with status %d", r->status);
     log_set_sink(NULL, NULL);
+    stop_watching(r);
     logfile_unref(r->logfile);
     r->logfile = NULL;
     uv_timer_stop(&r->deadline);
@@ -158,9 +172,90 @@ static void on_critical(void *ctx, int status)
 
 /* ---- reload ---- */
 
-static void apply_settings(const struct config *c)
+static void apply_settings(struct run *r, const struct config *c)
 {
-    log_setup(c->tend.loglevel, c->tend.log_format, c->tend.log_timestamps);
+    log_setup(c->tend.loglevel, c->tend.log_format, c->tend.log_timestamps || r->o->timestamps);
+    log_set_colors(r->o->colors);
+}
+
+/* ---- tend dev: files that change restart the programs that watch them ---- */
+
+static void on_files_changed(void *ctx)
+{
+    struct watcher *w = ctx;
+    struct supervisor *s = w->run->sup;
+    if (w->run->phase != PHASE_RUNNING)
+        return;
+    log_info("%s: files changed: restarting", w->program);
+    for (int i = 0; i < supervisor_count(s); i++) {
+        struct proc *p = supervisor_proc(s, i);
+        if (!strcmp(proc_program(p)->name, w->program) && !proc_removing(p))
+            supervisor_restart(s, p);
+    }
+}
+
+static void watch_program(struct run *r, const struct program_cfg *p)
+{
+    static const char *const everything[] = {"**", NULL};
+    const char *const *globs = *p->watch ? p->watch : r->o->watch_all ? everything : NULL;
+    struct watcher *w = &r->watchers[r->nwatchers];
+    if (!globs)
+        return;
+    w->run = r;
+    w->program = p->name;
+    if (!(w->watch = watch_start(&r->loop, r->o->base_dir, globs, 200, on_files_changed, w)))
+        log_error("%s: watch files: %s", p->name, strerror(errno));
+    else
+        r->nwatchers++;
+}
+
+static void start_watching(struct run *r)
+{
+    if (!r->o->dev)
+        return;
+    r->watchers = calloc((size_t)r->cfg->nprograms + 1, sizeof(*r->watchers));
+    for (int i = 0; r->watchers && i < r->cfg->nprograms; i++)
+        watch_program(r, &r->cfg->programs[i]);
+}
+
+static void stop_watching(struct run *r)
+{
+    for (int i = 0; i < r->nwatchers; i++)
+        watch_stop(r->watchers[i].watch);
+    free(r->watchers);
+    r->watchers = NULL;
+    r->nwatchers = 0;
+}
+
+/* --only NAME: that program and what it depends on, nothing else. */
+static bool needed(const struct config *c, const char *only, const struct program_cfg *p,
+                   int depth)
+{
+    const struct program_cfg *o = config_program(c, only);
+    if (!o || depth > 64)
+        return false;
+    if (o == p)
+        return true;
+    for (const char **d = o->depends_on; *d; d++)
+        if (needed(c, *d, p, depth + 1))
+            return true;
+    return false;
+}
+
+static int keep_only(struct run *r)
+{
+    if (!r->o->only)
+        return 0;
+    if (!config_program(r->cfg, r->o->only)) {
+        log_error("--only %s: no such program", r->o->only);
+        return -ENOENT;
+    }
+    for (int i = 0; i < supervisor_count(r->sup); i++) {
+        struct proc *p = supervisor_proc(r->sup, i);
+        if (!needed(r->cfg, r->o->only, proc_program(p), 0))
+            supervisor_want_down(r->sup, p);
+    }
+    return 0;
 }
 
 /* The nginx manager follows the new config: created, told, or let go. */
@@ -185,7 +280,7 @@ static int reload(void *ctx, char *msg, size_t len)
     if (r->phase != PHASE_RUNNING)
         return snprintf(msg, len, "tend is shutting down"), -1;
     notify_reloading();
-    int rc = config_load(r->path, &next, &diags);
+    int rc = r->o->load(r->o->ctx, &next, &diags);
     for (int i = 0; i < diags.n && rc == 0; i++)
         log_warn("%s:%d: %s", diags.items[i].file, diags.items[i].line, diags.items[i].msg);
     if (rc < 0) {
@@ -197,10 +292,12 @@ static int reload(void *ctx, char *msg, size_t len)
     }
     diag_clear(&diags);
     struct reload_summary sum;
+    stop_watching(r);
     supervisor_reload(r->sup, next, &sum);
     r->cfg = next;
-    apply_settings(next);
+    apply_settings(r, next);
     follow_nginx(r, next);
+    start_watching(r);
     snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
              sum.added, sum.removed, sum.restarted, sum.unchanged);
     log_info("%s", msg);
@@ -261,7 +358,7 @@ static void on_watchdog(uv_timer_t *t)
 static void on_signal(void *ctx, int signo)
 {
     struct run *r = ctx;
-    switch (action_of(signo)) {
+    switch (action_of(signo, r->o->dev)) {
     case SIG_SHUTDOWN:
         if (r->phase == PHASE_RUNNING) {
             begin_shutdown(r, 0);
@@ -308,10 +405,10 @@ static void log_line(void *ctx, const char *line, size_t len)
 
 /* ---- the beginning ---- */
 
-static int load(const char *path, struct config **cfg)
+static int load(const struct run_opts *o, struct config **cfg)
 {
     struct diag_list diags = {0};
-    int r = config_load(path, cfg, &diags);
+    int r = o->load(o->ctx, cfg, &diags);
     diag_print(&diags, stderr);
     diag_clear(&diags);
     return r;
@@ -359,7 +456,7 @@ static int setup(struct run *r)
     childio_setup(&r->loop, r->out, r->err);
     sigemptyset(&set);
     for (int sig = 1; sig < 32; sig++)
-        if (action_of(sig) != SIG_IGNORE)
+        if (action_of(sig, false) != SIG_IGNORE)
             sigaddset(&set, sig);
     if (!(r->signals = signals_start(&r->loop, &set, on_signal, r, &err))) {
         log_error("watch signals: %s", uv_strerror(err));
@@ -391,16 +488,27 @@ static int setup(struct run *r)
     return 0;
 }
 
+static int load_path(const void *ctx, struct config **out, struct diag_list *d)
+{
+    return config_load(ctx, out, d);
+}
+
 int run_main(const char *path)
 {
-    struct run r = {.path = path};
+    struct run_opts o = {.path = path, .load = load_path, .ctx = path};
+    return run_with(&o);
+}
+
+int run_with(const struct run_opts *o)
+{
+    struct run r = {.o = o, .path = o->path};
     struct config *cfg;
-    if (load(path, &cfg) < 0)
+    if (load(o, &cfg) < 0)
         return 1;
     r.cfg = cfg;
     const struct tend_cfg *t = &cfg->tend;
     char *pidfile = t->pidfile ? strdup(t->pidfile) : NULL; /* cfg may be reloaded away */
-    log_setup(t->loglevel, t->log_format, t->log_timestamps);
+    apply_settings(&r, cfg);
     name_width(r.cfg);
     if (t->umask >= 0)
         umask((mode_t)t->umask);
@@ -410,8 +518,13 @@ int run_main(const char *path)
         return 1;
     }
     log_info("tend %s as pid %d, config %s", pid1_is_init() ? "is init" : "started",
-             (int)getpid(), path);
+             (int)getpid(), o->path);
+    if (o->dev)
+        log_info("control: tendctl -s %s status", cfg->tend.socket);
     write_pidfile(pidfile);
+    if (keep_only(&r) < 0)
+        begin_shutdown(&r, 1);
+    start_watching(&r);
     supervisor_start(r.sup);
     tell_systemd(&r); /* a config with nothing to start is ready at once */
     uv_run(&r.loop, UV_RUN_DEFAULT);
