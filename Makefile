@@ -10,13 +10,16 @@ Q        := $(if $(filter 1,$(V)),,@)
 
 PKG_CONFIG ?= pkg-config
 WITH_SYSTEMD ?= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1 || echo 0)
-PKGS := libuv inih $(if $(filter 1,$(WITH_SYSTEMD)),libsystemd)
+PKGS := libuv inih
+# libsystemd: its headers only; notify.c loads it when systemd asks (see there)
+SYSTEMD_CFLAGS := $(if $(filter 1,$(WITH_SYSTEMD)),$(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null))
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef -Wcast-align \
         -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers
 override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD)
-override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
+                    $(SYSTEMD_CFLAGS)
 LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
@@ -34,6 +37,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 -include fuzz/fuzz.mk
+-include bench/bench.mk
 TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
@@ -97,6 +101,8 @@ install: all
 
 demo: deps all
 	@scripts/demo
+
+# bench: see bench/bench.mk and bench/README.md
 
 format:
 	clang-format -i src/*.c src/*.h include/*.h tests/unit/*.c

@@ -8,10 +8,12 @@ BENCH_ARGS ?=
 BENCH_PEERS := supervisord:supervisor supervisorctl:supervisor tini:tini dumb-init:dumb-init \
                hyperfine:hyperfine unshare:util-linux
 BENCH_HELPERS := $(BENCH_OUT)/stamp $(BENCH_OUT)/orphans
+# tendctl too where the tree has it (the control scenario is skipped without it)
+BENCH_BUILD := tend $(if $(wildcard src/ctl.c),tendctl)
 
 .PHONY: bench bench-deps
 
-bench: bench-deps tend $(BENCH_HELPERS)
+bench: bench-deps $(BENCH_BUILD) $(BENCH_HELPERS)
 	/usr/bin/python3 bench/run $(BENCH_ARGS)
 
 # The peers, from Debian, when missing.

@@ -15,6 +15,7 @@ struct logfile;
  * to this uid/gid when tend runs as root (-1: leave). */
 struct logfile *logfile_open(const char *path, uint64_t maxbytes, int backups, uid_t owner,
                              gid_t group, int *err);
+/* buf holds whole lines (each ending in '\n'): rotation happens between them. */
 void logfile_write(struct logfile *f, const char *buf, size_t len);
 void logfile_unref(struct logfile *f);
 /* Closes and reopens every open log file (SIGUSR1). */

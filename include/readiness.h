@@ -18,15 +18,17 @@ struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const
 /* Stops probing; the probe frees itself once its handles are closed. NULL is fine. */
 void probe_stop(struct probe *p);
 
-/* ready = notify: one datagram socket for all of tend, given to such processes as
- * NOTIFY_SOCKET. Each message arrives with its sender's pid (SCM_CREDENTIALS):
- * the caller decides whether that pid is one it waits for. */
+/* ready = notify: a datagram socket of the process's own, given to it as
+ * NOTIFY_SOCKET (an abstract name: no file to clean up). Each message arrives with
+ * its sender's pid (SCM_CREDENTIALS); the caller decides whether it may speak. */
 struct notify_listener;
 typedef void notify_msg_cb(void *ctx, pid_t sender, const char *msg, size_t len);
 
-/* Returns NULL and *err on failure; *path gets the NOTIFY_SOCKET value. */
-struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx,
-                                         const char **path, int *err);
+/* Returns NULL and *err (negative errno) on failure. */
+struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx, int *err);
+/* The NOTIFY_SOCKET value: "@tend-notify-...". */
+const char *readiness_path(const struct notify_listener *l);
+/* Closes the socket; NULL is fine. */
 void readiness_unlisten(struct notify_listener *l);
 
 #endif

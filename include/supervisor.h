@@ -36,10 +36,6 @@ void supervisor_shutdown(struct supervisor *s, supervisor_stopped_cb *cb, void *
 void supervisor_kill_all(struct supervisor *s);
 void supervisor_free(struct supervisor *s);
 void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx);
-/* ready = notify: the NOTIFY_SOCKET such processes get, and a message that came on
- * it from sender. READY=1 counts only from a waiting process or its descendants. */
-void supervisor_set_notify_socket(struct supervisor *s, const char *path);
-void supervisor_notified(struct supervisor *s, pid_t sender, const char *msg);
 /* Every autostart process is RUNNING (for READY=1 and tendctl health). */
 bool supervisor_all_ready(const struct supervisor *s);
 void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *ctx);

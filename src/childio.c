@@ -228,11 +228,42 @@ static void emit(struct reader *r, const char *line, size_t len, bool cont)
     ring_append(&s->ring[r->stream], "\n", 1);
     if (d->out)
         line_out(s, d->out, r->stream, cont, line, len);
-    if (d->file) {
-        logfile_write(d->file, line, len);
-        logfile_write(d->file, "\n", 1);
+    if (d->file) { /* one write: a rotation must not fall between a line and its end */
+        char *whole = malloc(len + 1);
+        if (whole) {
+            memcpy(whole, line, len);
+            whole[len] = '\n';
+            logfile_write(d->file, whole, len + 1);
+            free(whole);
+        }
     }
     tell_listeners(s, r->stream, line, len);
+}
+
+/* The common case made tight: each line copied once, behind its prefix, into the
+ * batch; the format is looked at once per read, not once per line. */
+static void prefix_lines(struct childio_sink *s, struct output *o, const char *p, size_t n)
+{
+    size_t plen;
+    const char *prefix = prefix_of(s, false, &plen);
+    if (C.batch_out != o)
+        flush_batch();
+    C.batch_out = o;
+    for (const char *end = p + n, *nl; p < end; p = nl + 1) {
+        nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = (size_t)(nl - p) + 1; /* with its newline */
+        if (C.batch_len + plen + len > BATCH) {
+            flush_batch();
+            if (plen + len > BATCH) { /* a huge line: in pieces, still whole on the stream */
+                output_write(o, prefix, plen);
+                output_write(o, p, len);
+                continue;
+            }
+        }
+        memcpy(C.batch + C.batch_len, prefix, plen);
+        memcpy(C.batch + C.batch_len + plen, p, len);
+        C.batch_len += plen + len;
+    }
 }
 
 /* Whole lines straight from the read buffer: the ring and a log file take them in
@@ -241,19 +272,22 @@ static void emit_region(struct reader *r, const char *p, size_t n)
 {
     struct childio_sink *s = r->sink;
     struct dest *d = &s->dest[r->stream];
-    bool raw = log_format() == LOG_FORMAT_RAW && !log_timestamps();
+    int format = log_timestamps() ? -1 : log_format();
     ring_append(&s->ring[r->stream], p, n);
     if (d->file)
         logfile_write(d->file, p, n);
-    if (d->out && raw) {
+    if (d->out && format == LOG_FORMAT_RAW) {
         flush_batch();
         output_write(d->out, p, n);
+    } else if (d->out && format == LOG_FORMAT_PREFIX) {
+        prefix_lines(s, d->out, p, n);
     }
-    if ((!d->out || raw) && !s->listeners)
+    bool each = d->out && format != LOG_FORMAT_RAW && format != LOG_FORMAT_PREFIX;
+    if (!each && !s->listeners)
         return;
     for (const char *end = p + n, *nl; p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
-        if (d->out && !raw)
+        if (each) /* JSON, or timestamps */
             line_out(s, d->out, r->stream, false, p, (size_t)(nl - p));
         tell_listeners(s, r->stream, p, (size_t)(nl - p));
     }

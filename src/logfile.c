@@ -99,21 +99,54 @@ static void report(struct logfile *f, int err)
     f->failing = true;
 }
 
-void logfile_write(struct logfile *f, const char *buf, size_t len)
+/* How much of buf goes in the current file: all of it, the whole lines that fit
+ * under maxbytes, or nothing (rotate first). A single line longer than maxbytes
+ * goes whole into a fresh file. */
+static size_t fitting(const struct logfile *f, const char *buf, size_t len)
 {
-    if (f->regular && f->maxbytes && f->size > 0 && f->size + len > f->maxbytes)
-        rotate(f);
-    if (f->fd < 0 && open_fd(f, false) < 0)
-        return report(f, errno);
+    if (!f->regular || !f->maxbytes || f->size + len <= f->maxbytes)
+        return len;
+    size_t room = f->size < f->maxbytes ? (size_t)(f->maxbytes - f->size) : 0;
+    const char *cut = room ? memrchr(buf, '\n', room < len ? room : len) : NULL;
+    if (cut)
+        return (size_t)(cut - buf) + 1;
+    if (f->size > 0)
+        return 0;
+    const char *nl = memchr(buf, '\n', len);
+    return nl ? (size_t)(nl - buf) + 1 : len;
+}
+
+static int write_all(struct logfile *f, const char *buf, size_t len)
+{
     while (len > 0) {
         ssize_t n = write(f->fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return report(f, errno);
+            return -errno;
         f->size += (uint64_t)n;
         buf += n;
         len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* buf is whole lines: a rotation never splits one. */
+void logfile_write(struct logfile *f, const char *buf, size_t len)
+{
+    while (len > 0) {
+        size_t n = fitting(f, buf, len);
+        if (n == 0) {
+            rotate(f);
+            continue;
+        }
+        if (f->fd < 0 && open_fd(f, false) < 0)
+            return report(f, errno);
+        int r = write_all(f, buf, n);
+        if (r < 0)
+            return report(f, -r);
+        buf += n;
+        len -= n;
     }
     if (f->failing)
         log_info("write '%s': working again", f->path);

@@ -194,16 +194,16 @@ static void on_datagram(uv_poll_t *h, int status, int events)
     }
 }
 
-struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx,
-                                         const char **path, int *err)
+struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx, int *err)
 {
+    static unsigned serial;
     struct notify_listener *l = calloc(1, sizeof(*l));
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
     int one = 1;
     if (!l)
         return *err = -ENOMEM, NULL;
-    snprintf(l->path, sizeof(l->path), "@tend-notify-%d-%08x", (int)getpid(),
-             (unsigned)uv_hrtime());
+    snprintf(l->path, sizeof(l->path), "@tend-notify-%d-%08x-%u", (int)getpid(),
+             (unsigned)uv_hrtime(), serial++);
     memcpy(addr.sun_path + 1, l->path + 1, strlen(l->path) - 1);
     socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(l->path));
     l->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -220,8 +220,12 @@ struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, voi
     uv_poll_init(loop, &l->poll, l->fd);
     l->poll.data = l;
     uv_poll_start(&l->poll, UV_READABLE, on_datagram);
-    *path = l->path;
     return l;
+}
+
+const char *readiness_path(const struct notify_listener *l)
+{
+    return l->path;
 }
 
 static void on_listener_closed(uv_handle_t *h)

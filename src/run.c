@@ -17,7 +17,6 @@
 #include "logfile.h"
 #include "nginx.h"
 #include "notify.h"
-#include "readiness.h"
 #include "output.h"
 #include "pid1.h"
 #include "reaper.h"
@@ -51,7 +50,6 @@ struct run {
     struct output *out, *err;
     uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
     uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
-    struct notify_listener *notify; /* ready = notify */
     struct logfile *logfile; /* [tend] logfile: tend's own messages */
     struct watcher *watchers; /* tend dev: one per program that watches files */
     int nwatchers;
@@ -99,8 +97,6 @@ static void finish(struct run *r)
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     uv_close((uv_handle_t *)&r->watchdog, NULL);
-    readiness_unlisten(r->notify);
-    r->notify = NULL;
     signals_stop(r->signals);
     control_stop(r->control); /* first: its requests may hold nginx drains */
     r->control = NULL;
@@ -339,14 +335,6 @@ static void on_change(void *ctx, struct proc *p, enum proc_state old)
     tell_systemd(r);
 }
 
-static void on_notify_message(void *ctx, pid_t sender, const char *msg, size_t len)
-{
-    struct run *r = ctx;
-    (void)len;
-    if (r->sup)
-        supervisor_notified(r->sup, sender, msg);
-}
-
 static void on_watchdog(uv_timer_t *t)
 {
     (void)t;
@@ -477,11 +465,6 @@ static int setup(struct run *r)
         log_error("control: %s: tendctl cannot reach this tend", why);
     control_set_nginx(r->control, r->nginx);
     supervisor_observe(r->sup, on_change, r);
-    const char *path;
-    if ((r->notify = readiness_listen(&r->loop, on_notify_message, r, &path, &err)))
-        supervisor_set_notify_socket(r->sup, path);
-    else
-        log_error("notify socket: %s: ready = notify cannot work", strerror(-err));
     uint64_t wd = notify_watchdog_ms();
     if (wd) /* systemd asked: this is the one periodic wake-up tend has */
         uv_timer_start(&r->watchdog, on_watchdog, wd, wd);

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,20 @@ static void proc_event(struct proc *p, enum proc_event ev);
 static void reconcile(struct supervisor *s);
 static bool all_down(const struct supervisor *s);
 static void on_notify(uv_timer_t *t);
+
+/* Why p last failed: kept only while there is something to say (most processes
+ * have nothing, and 1,000 of them should not carry a buffer each). */
+__attribute__((format(printf, 2, 3))) static void set_error(struct proc *p, const char *fmt, ...)
+{
+    va_list ap;
+    char *text = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    free(p->error);
+    p->error = text;
+}
 
 static uint64_t now_ms(const struct supervisor *s)
 {
@@ -120,7 +135,7 @@ static void log_transition(struct proc *p, enum proc_state old)
         break;
     case PROC_FATAL:
         log_error("%s: gave up after %d failed start%s: %s", p->cfg->name, p->failed_starts,
-                  p->failed_starts == 1 ? "" : "s", p->error);
+                  p->failed_starts == 1 ? "" : "s", proc_error(p));
         break;
     case PROC_STOPPED:
         if (old == PROC_STOPPING)
@@ -198,7 +213,7 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes)
     char name[512], group[512];
     int fds[3], r;
     if (!env)
-        return snprintf(p->error, sizeof(p->error), "out of memory"), -ENOMEM;
+        return set_error(p, "out of memory"), -ENOMEM;
     for (const char **e = p->sup->cfg->tend.env; *e; e++)
         env_put(env, *e);
     for (const char **e = p->cfg->env; *e; e++)
@@ -209,8 +224,11 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes)
     snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", g->group);
     env_put(env, name);
     env_put(env, group);
-    if (g->ready == READY_NOTIFY && p->sup->notify_socket[0])
-        env_put(env, p->sup->notify_socket);
+    char notify[128];
+    if (p->notify) {
+        snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", readiness_path(p->notify));
+        env_put(env, notify);
+    }
     childio_child_fds(pipes, fds);
     const struct pid1_origin *o = pid1_origin();
     struct spawn_opts opts = {
@@ -220,7 +238,10 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes)
         .nofile = p->sup->cfg->tend.minfds > (long)o->nofile.rlim_cur ? p->sup->cfg->tend.minfds
                                                                       : (long)o->nofile.rlim_cur,
     };
-    r = spawn_process(&opts, &p->pid, p->error, sizeof(p->error));
+    char why[512];
+    r = spawn_process(&opts, &p->pid, why, sizeof(why));
+    if (r < 0)
+        set_error(p, "%s", why);
     free(env);
     return r;
 }
@@ -248,6 +269,50 @@ static void on_probe_ready(void *ctx)
     proc_event(ctx, EV_READY);
 }
 
+/* Whether sender may speak for p: p itself or one of its descendants. A sender gone
+ * by now (a daemon's helper that sent READY=1 and exited) is taken on the word of
+ * the socket it used, p's own; one outside tend's PID namespace (pid 0) is not. */
+static bool speaks_for(const struct proc *p, pid_t sender)
+{
+    pid_t pid = sender, parent = sender > 0 ? pid1_parent_of(sender) : 0;
+    if (sender <= 0)
+        return false;
+    if (parent < 0)
+        return true;
+    for (int depth = 0; pid > 1 && depth < 32; depth++, pid = pid1_parent_of(pid))
+        if (pid == p->pid)
+            return true;
+    return false;
+}
+
+static void on_notify_message(void *ctx, pid_t sender, const char *msg, size_t len)
+{
+    struct proc *p = ctx;
+    (void)len;
+    if (!speaks_for(p, sender)) {
+        log_debug("%s: READY=1 from pid %d ignored: not it, nor one of its children",
+                  p->cfg->name, (int)sender);
+        return;
+    }
+    const char *status = strstr(msg, "STATUS=");
+    if (status)
+        log_debug("%s: %.*s", p->cfg->name, (int)strcspn(status + 7, "\n"), status + 7);
+    bool ready = !strncmp(msg, "READY=1", 7) || strstr(msg, "\nREADY=1");
+    if (ready && p->state == PROC_STARTING)
+        proc_event(p, EV_READY);
+}
+
+static void listen_for_notify(struct proc *p)
+{
+    int err;
+    if (p->prog->ready != READY_NOTIFY || p->notify)
+        return;
+    p->notify = readiness_listen(p->sup->loop, on_notify_message, p, &err);
+    if (!p->notify)
+        log_error("%s: notify socket: %s: it cannot say it is ready", p->cfg->name,
+                  strerror(-err));
+}
+
 /* startsecs passes on a timer (0 too, so that READY comes from the loop, not from
  * inside the spawn); a probe or READY=1 has ready_timeout as its deadline. */
 static void watch_readiness(struct proc *p)
@@ -268,26 +333,28 @@ static void do_spawn(struct proc *p)
     int r;
     p->failing = false;
     if (p->cfg->problem) {
-        snprintf(p->error, sizeof(p->error), "%s", p->cfg->problem);
+        set_error(p, "%s", p->cfg->problem);
         return proc_event(p, EV_SPAWN_FAILED);
     }
     if (!p->sink && !(p->sink = childio_sink_new(p->prog, p->cfg)))
-        return snprintf(p->error, sizeof(p->error), "out of memory"), proc_event(p, EV_SPAWN_FAILED);
+        return set_error(p, "out of memory"), proc_event(p, EV_SPAWN_FAILED);
+    listen_for_notify(p);
     if ((r = childio_pipes_open(&pipes, p->prog->redirect_stderr)) < 0) {
-        snprintf(p->error, sizeof(p->error), "pipe: %s", strerror(-r));
+        set_error(p, "pipe: %s", strerror(-r));
         return proc_event(p, EV_SPAWN_FAILED);
     }
     r = spawn_child(p, &pipes);
     childio_start(p->sink, &pipes);
     if (r < 0) {
-        log_error("%s: %s", p->cfg->name, p->error);
+        log_error("%s: %s", p->cfg->name, proc_error(p));
         p->pid = 0; /* the failed child exits by itself and is reaped as an orphan */
         return proc_event(p, EV_SPAWN_FAILED);
     }
     if (p->spawns++ > 0)
         p->restarts++;
     p->started_ms = now_ms(p->sup);
-    p->error[0] = '\0';
+    free(p->error);
+    p->error = NULL;
     log_info("%s: started, pid %d", p->cfg->name, (int)p->pid);
     watch_readiness(p);
 }
@@ -458,7 +525,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
         p->pid = 0;
         p->last_status = status;
         if (p->state != PROC_STOPPING)
-            snprintf(p->error, sizeof(p->error), "%s", why);
+            set_error(p, "%s", why);
         log_info("%s: %s", p->cfg->name, why);
         proc_event(p, EV_EXIT);
         return true;
@@ -643,7 +710,9 @@ static void on_proc_closed(uv_handle_t *h)
 {
     struct proc *p = h->data;
     probe_stop(p->probe);
+    readiness_unlisten(p->notify);
     childio_sink_unref(p->sink);
+    free(p->error);
     if (!p->sup->freeing) { /* while the supervisor lives, snapshots follow their users */
         snapshot_release(p->sup, p->snap);
         if (p->pending.snap)
@@ -692,38 +761,6 @@ void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *c
             s->observers[i] = s->observers[--s->nobservers];
             return;
         }
-}
-
-void supervisor_set_notify_socket(struct supervisor *s, const char *path)
-{
-    snprintf(s->notify_socket, sizeof(s->notify_socket), "NOTIFY_SOCKET=%s", path);
-}
-
-static struct proc *find_pid(const struct supervisor *s, pid_t pid)
-{
-    for (int i = 0; i < s->nprocs; i++)
-        if (s->procs[i]->pid == pid)
-            return s->procs[i];
-    return NULL;
-}
-
-void supervisor_notified(struct supervisor *s, pid_t sender, const char *msg)
-{
-    struct proc *p = NULL;
-    pid_t pid = sender;
-    for (int depth = 0; !p && pid > 1 && depth < 32; depth++, pid = pid1_parent_of(pid))
-        p = find_pid(s, pid); /* the process, or one of its descendants */
-    bool ready = strstr(msg, "READY=1") == msg || strstr(msg, "\nREADY=1");
-    if (!p || p->prog->ready != READY_NOTIFY) {
-        if (ready)
-            log_debug("READY=1 from pid %d ignored: it is no process waiting for it", (int)sender);
-        return;
-    }
-    const char *status = strstr(msg, "STATUS=");
-    if (status)
-        log_debug("%s: %.*s", p->cfg->name, (int)strcspn(status + 7, "\n"), status + 7);
-    if (ready && p->state == PROC_STARTING)
-        proc_event(p, EV_READY);
 }
 
 bool supervisor_all_ready(const struct supervisor *s)
@@ -816,7 +853,7 @@ int proc_last_status(const struct proc *p)
 
 const char *proc_error(const struct proc *p)
 {
-    return p->error;
+    return p->error ? p->error : "";
 }
 
 bool proc_wanted_up(const struct proc *p)

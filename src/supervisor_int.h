@@ -34,9 +34,10 @@ struct proc {
     uint64_t started_ms, changed_ms, delay_ms;
     int failed_starts, restarts, spawns, last_status;
     struct backoff backoff;
-    char error[256];
+    char *error; /* why it last failed, or NULL */
     uv_timer_t timer; /* the phase's: startsecs/ready_timeout, backoff, stopwaitsecs */
     struct probe *probe; /* ready = tcp or http, while STARTING */
+    struct notify_listener *notify; /* ready = notify: its own NOTIFY_SOCKET */
     struct childio_sink *sink;
 };
 
@@ -62,7 +63,6 @@ struct supervisor {
     struct { supervisor_observer *cb; void *ctx; } observers[MAX_OBSERVERS];
     int nobservers;
     uint32_t rnd;
-    char notify_socket[96]; /* "NOTIFY_SOCKET=@..." for ready = notify, or "" */
 };
 
 
