@@ -31,6 +31,23 @@ enum proto_status {
     PROTO_UNREACHABLE = 5, /* cannot reach tend (tendctl's own) */
 };
 
+/* A request being reassembled from bytes as they come (one at a time is fine). */
+struct proto_request {
+    char buf[PROTO_HEADER + PROTO_MAX_REQUEST];
+    size_t len;
+};
+
+enum proto_feed {
+    PROTO_MORE,      /* not whole yet */
+    PROTO_DONE,      /* whole: the payload is buf + PROTO_HEADER, *len bytes */
+    PROTO_BAD_MAGIC, /* another protocol, or another version */
+    PROTO_TOO_LARGE, /* over PROTO_MAX_REQUEST */
+    PROTO_EXTRA,     /* bytes after the request: one request per connection */
+};
+
+/* Takes n more bytes; the header is checked before its length is trusted. */
+enum proto_feed proto_feed(struct proto_request *r, const char *data, size_t n, uint32_t *len);
+
 /* Writes a frame header for a payload of len bytes into out[8]. */
 void proto_header(char out[PROTO_HEADER], uint32_t len);
 /* Reads a header: 0 and *len, or -EPROTO (bad magic: another version or no tend),

@@ -20,8 +20,7 @@
 struct conn {
     uv_pipe_t pipe;
     struct control *ctl;
-    char buf[PROTO_HEADER + PROTO_MAX_REQUEST];
-    size_t len;
+    struct proto_request in;
     struct request *req; /* once the whole request has arrived */
     bool closing, refused;
     size_t dropped; /* bytes read and thrown away after a refusal */
@@ -216,7 +215,7 @@ static void refuse(struct conn *k, int status, const char *msg)
 static void start_request(struct conn *k, uint32_t len)
 {
     char *argv[PROTO_MAX_ARGS];
-    int argc = proto_split(k->buf + PROTO_HEADER, len, argv, PROTO_MAX_ARGS);
+    int argc = proto_split(k->in.buf + PROTO_HEADER, len, argv, PROTO_MAX_ARGS);
     if (argc < 0)
         return refuse(k, PROTO_USAGE, "tend: malformed request\n");
     struct request *r = calloc(1, sizeof(*r));
@@ -233,26 +232,21 @@ static void start_request(struct conn *k, uint32_t len)
     commands_run(r);
 }
 
-/* Takes bytes as they come (one at a time is fine); checks the header before
- * trusting its length. */
 static void take_bytes(struct conn *k, const char *data, size_t n)
 {
-    uint32_t len;
-    if (n > sizeof(k->buf) - k->len)
-        return refuse(k, PROTO_USAGE, "tend: request too large (at most 4096 bytes)\n");
-    memcpy(k->buf + k->len, data, n);
-    k->len += n;
-    if (k->len < PROTO_HEADER)
+    uint32_t len = 0;
+    switch (proto_feed(&k->in, data, n, &len)) {
+    case PROTO_MORE:
         return;
-    int r = proto_parse_header(k->buf, PROTO_MAX_REQUEST, &len);
-    if (r == -EPROTO)
+    case PROTO_DONE:
+        return start_request(k, len);
+    case PROTO_BAD_MAGIC:
         return refuse(k, PROTO_USAGE, "tend: unknown protocol (tend speaks " PROTO_MAGIC ")\n");
-    if (r == -EMSGSIZE)
+    case PROTO_TOO_LARGE:
         return refuse(k, PROTO_USAGE, "tend: request too large (at most 4096 bytes)\n");
-    if (k->len > PROTO_HEADER + len)
+    case PROTO_EXTRA:
         return refuse(k, PROTO_USAGE, "tend: one request per connection\n");
-    if (k->len == PROTO_HEADER + len)
-        start_request(k, len);
+    }
 }
 
 static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)

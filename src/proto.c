@@ -50,3 +50,21 @@ int proto_join(char *const *argv, int argc, char *out, size_t outlen)
     }
     return (int)n;
 }
+
+enum proto_feed proto_feed(struct proto_request *r, const char *data, size_t n, uint32_t *len)
+{
+    if (n > sizeof(r->buf) - r->len)
+        return PROTO_TOO_LARGE;
+    memcpy(r->buf + r->len, data, n);
+    r->len += n;
+    if (r->len < PROTO_HEADER)
+        return PROTO_MORE;
+    int e = proto_parse_header(r->buf, PROTO_MAX_REQUEST, len);
+    if (e == -EPROTO)
+        return PROTO_BAD_MAGIC;
+    if (e == -EMSGSIZE)
+        return PROTO_TOO_LARGE;
+    if (r->len > PROTO_HEADER + *len)
+        return PROTO_EXTRA;
+    return r->len == PROTO_HEADER + *len ? PROTO_DONE : PROTO_MORE;
+}
