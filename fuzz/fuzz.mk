@@ -2,7 +2,7 @@
 #   make fuzz-build                  the harnesses, into build/fuzz/
 #   make fuzz [FUZZ_SECONDS=60]      each harness for that long; fails on a crash, leak or timeout
 #   make fuzz-smoke                  the same for FUZZ_SMOKE_SECONDS (10) each, for make check
-#   make fuzz-run-config             one harness (also fuzz-run-words, fuzz-run-devfiles)
+#   make fuzz-run-config             one harness (also fuzz-run-words, -devfiles, -proto, -nginx)
 # `make -j2 fuzz` runs two harnesses at a time. Corpora grow in build/fuzz/corpus-NAME.
 
 FUZZ_CC            ?= clang
@@ -10,7 +10,7 @@ FUZZ_DIR           ?= build/fuzz
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_RUN_SECONDS   ?= $(FUZZ_SECONDS)
-FUZZ_NAMES         := config words devfiles
+FUZZ_NAMES         := config words devfiles proto nginx
 FUZZ_PKG_CONFIG    := $(or $(PKG_CONFIG),pkg-config)
 
 # The library is built with coverage and sanitizers of its own, apart from build/release.
@@ -28,17 +28,20 @@ FUZZ_RUNS    := $(FUZZ_NAMES:%=fuzz-run-%)
 FUZZ_LDFLAGS_config := -Wl,--wrap=glob
 
 # Seeds: fuzz_config starts from the test configs and the real-world corpus, copied into
-# one directory (libFuzzer takes directories); fuzz_words and fuzz_devfiles from their
-# hand-written sets.
+# one directory (libFuzzer takes directories); the others from their hand-written sets.
 FUZZ_CONFIG_SEEDS := $(wildcard tests/configs/bad/*.ini tests/configs/host/*.ini \
                                 tests/corpus/supervisord/*.conf fuzz/seeds/config/*) \
                      examples/tend.ini
 FUZZ_SEEDS_config := $(FUZZ_DIR)/seeds-config
 FUZZ_SEEDS_words  := fuzz/seeds/words
 FUZZ_SEEDS_devfiles := fuzz/seeds/devfiles
+FUZZ_SEEDS_proto  := fuzz/seeds/proto
+FUZZ_SEEDS_nginx  := fuzz/seeds/nginx
 FUZZ_DICT_config  := -dict=fuzz/config.dict
 FUZZ_DICT_words   :=
 FUZZ_DICT_devfiles :=
+FUZZ_DICT_proto   := -dict=fuzz/proto.dict
+FUZZ_DICT_nginx   :=
 
 FUZZ_OPTS := -timeout=5 -rss_limit_mb=2048 -detect_leaks=1 -print_final_stats=1
 FUZZ_ENV  := ASAN_OPTIONS=detect_leaks=1 \

@@ -275,7 +275,10 @@ static bool settled(struct request *r, struct wait *w, int i)
         return !p || proc_state_is_down(st);
     if (st == PROC_RUNNING && proc_spawns(p) > w->since[i])
         return true;
-    if (proc_spawns(p) > w->since[i] && (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF)) {
+    /* the start asked for failed: it gave up, waits to retry, or already retried */
+    if (proc_spawns(p) > w->since[i] &&
+        (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF ||
+         proc_spawns(p) > w->since[i] + 1)) {
         reply(r, 'e', "%s: %s: %s\n", w->names[i], proc_state_name(st), proc_error(p));
         w->failed++;
         return true;

@@ -146,6 +146,13 @@ static void log_transition(struct proc *p, enum proc_state old)
     }
 }
 
+static void tell_observers(struct proc *p, enum proc_state old)
+{
+    struct supervisor *s = p->sup;
+    for (int i = 0; i < s->nobservers; i++)
+        s->observers[i].cb(s->observers[i].ctx, p, old);
+}
+
 static void set_state(struct proc *p, enum proc_state next)
 {
     enum proc_state old = p->state;
@@ -164,8 +171,7 @@ static void set_state(struct proc *p, enum proc_state next)
     if (proc_state_is_down(next) && p->removing) /* out of the table, from the loop */
         uv_timer_start(&s->notify, on_notify, 0, 0);
     log_transition(p, old);
-    for (int i = 0; i < s->nobservers; i++)
-        s->observers[i].cb(s->observers[i].ctx, p, old);
+    tell_observers(p, old);
 }
 
 /* ---- actions ---- */
@@ -374,8 +380,9 @@ static void perform(struct proc *p, unsigned actions)
     }
     if (actions & ACT_MARK_FAILING)
         p->failing = true;
-    if (actions & ACT_SIGNAL_STOP) {
+    if (actions & ACT_SIGNAL_STOP) { /* SIGCONT: a stopped process could not act on it */
         signal_proc(p, p->prog->stopsignal, p->prog->stopasgroup);
+        signal_proc(p, SIGCONT, p->prog->stopasgroup);
         arm(p, p->prog->stopwait_ms);
     }
     if (actions & ACT_SIGNAL_KILL)
@@ -474,8 +481,11 @@ static void proc_event(struct proc *p, enum proc_event ev)
     struct proc_step st = proc_fsm_step(p->state, ev, &f);
     if (st.actions & ACT_COUNT_FAILURE) /* before the new state is announced */
         p->failed_starts++;
+    enum proc_state old = p->state;
     set_state(p, st.next);
     perform(p, st.actions);
+    if (old == st.next && old == PROC_STARTING && (st.actions & ACT_SPAWN))
+        tell_observers(p, old); /* retried at once: the same state, a new process */
     if (p->state == PROC_EXITED || p->state == PROC_FATAL)
         gave_up(p);
     reconcile(p->sup);

@@ -1,0 +1,285 @@
+"""Soak and faults: tend keeps supervising the rest, says what happened once, and
+loses no line it already accepted."""
+import json
+import os
+import pathlib
+import shutil
+import tempfile
+import re
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+from conftest import ROOT, SLOW, TEND, TENDCTL, Tend, proc_status, run, wait_for
+
+HELPERS = os.path.join(ROOT, "tests", "helpers")
+
+
+def start(tend_run, tmp_path, text, **kw):
+    sock = tmp_path / "tend.sock"
+    ini = tmp_path / "tend.ini"
+    ini.write_text(f"[tend]\nsocket = {sock}\n" + text)
+    t = tend_run(["-c", str(ini)], **kw)
+    wait_for(lambda: ctl(sock, "version").returncode == 0, what="the control socket")
+    return t, sock, ini
+
+
+def ctl(sock, *args):
+    return run([TENDCTL, "-s", str(sock), *args])
+
+
+def status(sock, name):
+    r = ctl(sock, "status", "--json", name)
+    return json.loads(r.stdout) if r.stdout.startswith("[") else []
+
+
+def fds(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss(pid):
+    return int(proc_status(pid)["VmRSS"].split()[0])
+
+
+KEEPER = """
+[program:keeper]
+command = sleep 1000
+startsecs = 0
+"""
+
+
+def keeper_fine(sock):
+    s = status(sock, "keeper")
+    return s and s[0]["state"] == "RUNNING"
+
+
+def test_soak_ten_thousand_restarts_hold_memory_and_descriptors(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, """
+loglevel = warn
+[program:crash]
+command = /bin/false
+restart_delay = 0
+startretries = unlimited
+""" + KEEPER)
+    restarts = lambda: (status(sock, "crash") or [{"restarts": 0}])[0]["restarts"]
+
+    def at_rest():  # between restarts some pipes are in flight: compare with it stopped
+        assert ctl(sock, "stop", "crash").returncode == 0
+        wait_for(lambda: fds(t.pid) == fds(t.pid) and not [
+            q for q in t.descendants() if "false" in open(f"/proc/{q}/cmdline").read()])
+        time.sleep(0.2)  # the last EOFs are read
+        return rss(t.pid), fds(t.pid)
+    wait_for(lambda: restarts() >= 100, timeout=30, what="100 restarts")
+    early = at_rest()
+    assert ctl(sock, "start", "crash").returncode in (0, 1)  # it never gets ready: 1
+    wait_for(lambda: restarts() >= 10000, timeout=300, interval=0.5, what="10,000 restarts")
+    late = at_rest()
+    assert late[1] == early[1], (early, late)
+    assert late[0] <= early[0] + 64, (early, late)  # kB: no growth beyond the allocator's slack
+    zombies = [p for p in t.ns_pids() if (proc_status(p) or {}).get("State", "").startswith("Z")]
+    assert len(zombies) <= 1  # at most the one just exiting
+    assert keeper_fine(sock)
+
+
+def test_clients_that_leave_mid_request_or_mid_tail(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, """
+[program:talker]
+command = /bin/sh -c 'while :; do echo tick; sleep 0.05; done'
+startsecs = 0
+""" + KEEPER)
+    for partial in (b"TN", b"TND1\x00\x00\x00\x20status\0", b"TND1\x00\x00\x00\x07stat"):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(str(sock))
+        s.sendall(partial)
+        s.close()
+    for _ in range(3):  # tail -f, then the client vanishes
+        f = subprocess.Popen([TENDCTL, "-s", str(sock), "tail", "-f", "talker"],
+                             stdout=subprocess.PIPE)
+        f.stdout.readline()
+        f.kill()
+        f.wait()
+    wait_for(lambda: keeper_fine(sock))
+    assert "tick" in ctl(sock, "tail", "talker").stdout
+    assert t.outer.poll() is None
+
+
+def test_a_child_that_closes_its_stdout_early(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, """
+[program:mute]
+command = /bin/sh -c 'echo before; exec 1>&-; echo still-alive >&2; exec sleep 1000'
+startsecs = 0.3
+""" + KEEPER)
+    t.wait_line(r"mute +\| before")
+    t.wait_line(r"mute +\| still-alive")
+    wait_for(lambda: status(sock, "mute")[0]["state"] == "RUNNING")
+    assert keeper_fine(sock)
+
+
+def test_a_ten_megabyte_line(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, f"""
+[program:long]
+command = {HELPERS}/longline.py 10000000
+startsecs = 0
+""" + KEEPER)
+    t.wait_line(r"long +\| after", timeout=30)
+    pieces = [m.group(1) for m in (re.match(r"long +[|+] (\d.*)$", line)
+                                   for line in t.output().splitlines()) if m]
+    assert "".join(pieces) == ("0123456789" * 1000000)[:10000000]
+    assert all(len(p) <= 16384 for p in pieces)
+    assert t.count(r"^long +\+ ") == len(pieces) - 1  # every piece after the first is marked
+    assert rss(t.pid) < 16 * 1024
+    assert keeper_fine(sock)
+
+
+def test_a_child_in_its_own_group_with_children(tend_run, tmp_path):
+    mark = tmp_path / "grandchild-got-term"
+    t, sock, _ = start(tend_run, tmp_path, f"""
+[program:escapee]
+command = /usr/bin/setsid -w /bin/sh -c '(trap "echo x > {mark}; exit 0" TERM; while :; do sleep 0.05; done) & exec sleep 1000'
+startsecs = 0.3
+""" + KEEPER)
+    wait_for(lambda: status(sock, "escapee")[0]["state"] == "RUNNING")
+    assert ctl(sock, "stop", "escapee").returncode == 0  # its own process group: TERM to it alone
+    assert keeper_fine(sock)
+    t.signal(signal.SIGTERM)
+    assert t.wait() == 0
+    assert mark.exists()  # the grandchild left behind got the sweep's SIGTERM
+
+
+def test_tends_stdout_closed(tmp_path):
+    sock = tmp_path / "tend.sock"
+    ini = tmp_path / "tend.ini"
+    ini.write_text(f"[tend]\nsocket = {sock}\n[program:chatty]\n"
+                   "command = /bin/sh -c 'while :; do echo chatter; sleep 0.01; done'\n"
+                   "startsecs = 0\n" + KEEPER)
+    r, w = os.pipe()
+    err = open(tmp_path / "stderr", "w")
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", TEND,
+                          "-c", str(ini)], stdout=w, stderr=err, start_new_session=True)
+    os.close(w)
+    try:
+        wait_for(lambda: ctl(sock, "version").returncode == 0)
+        os.read(r, 4096)
+        os.close(r)  # nobody reads tend's stdout any more
+        wait_for(lambda: "stdout: broken pipe" in (tmp_path / "stderr").read_text(), timeout=10)
+        time.sleep(0.5)  # plenty more chatter has hit the closed pipe by now
+        assert (tmp_path / "stderr").read_text().count("stdout: broken pipe") == 1
+        assert ctl(sock, "restart", "keeper").returncode == 0
+        assert "chatter" in ctl(sock, "tail", "chatty").stdout  # the ring still has it
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def test_tends_stdout_full_keeps_control_responsive(tmp_path):
+    sock = tmp_path / "tend.sock"
+    ini = tmp_path / "tend.ini"
+    ini.write_text(f"[tend]\nsocket = {sock}\n[program:flood]\n"
+                   f"command = {HELPERS}/lines.py f 1000000\nstartsecs = 0\n" + KEEPER)
+    r, w = os.pipe()
+    p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "--kill-child", TEND,
+                          "-c", str(ini)], stdout=w, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    os.close(w)
+    try:
+        wait_for(lambda: ctl(sock, "version").returncode == 0)
+        time.sleep(1)  # the pipe to tend's stdout is full: nobody reads it
+        started = time.monotonic()
+        assert ctl(sock, "status", "keeper").returncode == 0
+        assert time.monotonic() - started < 1 * SLOW
+        tend = int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0])
+        assert rss(tend) < 16 * 1024
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        os.close(r)
+
+
+def test_sigstop_and_sigcont_of_a_child(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, """
+[program:napper]
+command = sleep 1000
+startsecs = 0
+stopwaitsecs = 30
+""" + KEEPER)
+    wait_for(lambda: status(sock, "napper") and status(sock, "napper")[0]["state"] == "RUNNING")
+    pid = status(sock, "napper")[0]["pid"]
+    host = [q for q in t.descendants() if open(f"/proc/{q}/cmdline").read().startswith("sleep")]
+    napper = [q for q in host if proc_status(q).get("NSpid", "").split()[-1] == str(pid)][0]
+    os.kill(napper, signal.SIGSTOP)
+    wait_for(lambda: proc_status(napper)["State"].startswith("T"), what="stopped")
+    assert status(sock, "napper")[0]["state"] == "RUNNING"  # stopped is not exited
+    started = time.monotonic()
+    assert ctl(sock, "stop", "napper").returncode == 0  # SIGTERM, then SIGCONT: it can act on it
+    assert time.monotonic() - started < 5 * SLOW
+    assert keeper_fine(sock)
+
+
+def test_fork_failing_under_rlimit_nproc():
+    tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="tend-nproc-"))  # readable by nobody
+    tmp_path.chmod(0o755)
+    (tmp_path / "tend.ini").write_text(f"""
+[tend]
+socket = {tmp_path}/tend.sock
+[program:many]
+command = sleep 1000
+numprocs = 6
+startsecs = 0
+startretries = 1
+restart_delay = 10ms
+""")
+    # nobody may have 4 processes: tend and three children; the other forks fail
+    t = Tend(["-c", str(tmp_path / "tend.ini")], pid1=True,
+             wrap=["prlimit", "--nproc=4", "setpriv", "--reuid=nobody", "--regid=nogroup",
+                   "--clear-groups"])
+    try:
+        t.wait_line(r"fork: Resource temporarily unavailable", timeout=20)
+        t.wait_line(r"gave up after 2 failed starts: fork: Resource temporarily unavailable")
+        assert t.count(r"many_0\d: running") >= 1
+        assert t.outer.poll() is None
+    finally:
+        t.kill()
+        shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_a_missing_nginx_binary_fails_only_nginx(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, f"""
+[program:web]
+command = sleep 1000
+port = 41230
+startsecs = 0
+[program:nginx]
+command = /nonexistent/nginx -c {tmp_path}/n.conf -g 'daemon off;'
+[nginx]
+upstream = web
+listen = 127.0.0.1:41239
+config = {tmp_path}/run/n.conf
+""")
+    t.wait_line(r"nginx: gave up after 1 failed start: command: '/nonexistent/nginx' is not an executable")
+    assert status(sock, "web")[0]["state"] == "RUNNING"
+
+
+def test_config_deleted_before_a_reload(tend_run, tmp_path):
+    t, sock, ini = start(tend_run, tmp_path, KEEPER)
+    wait_for(lambda: keeper_fine(sock))
+    pid = status(sock, "keeper")[0]["pid"]
+    ini.unlink()
+    r = ctl(sock, "reload")
+    assert r.returncode == 1 and "No such file or directory" in r.stderr
+    assert status(sock, "keeper")[0]["pid"] == pid
+
+
+def test_disk_full_for_a_log_file(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, """
+[program:logger]
+command = /bin/sh -c 'for i in 1 2 3 4 5; do echo "line $i"; done; exec sleep 1000'
+stdout_logfile = /dev/full
+startsecs = 0
+""" + KEEPER)
+    t.wait_line(r"write '/dev/full': No space left on device")
+    wait_for(lambda: "line 5" in ctl(sock, "tail", "logger").stdout)
+    assert ctl(sock, "tail", "logger").stdout == "".join(f"line {i}\n" for i in range(1, 6))
+    assert t.count(r"No space left on device") == 1  # said once
+    assert keeper_fine(sock)
