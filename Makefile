@@ -1,4 +1,5 @@
 # tend — build, test, install. `make help` lists the targets.
+.DEFAULT_GOAL := all
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc

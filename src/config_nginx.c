@@ -26,6 +26,17 @@ static int fail(struct loader *L, const struct ini_entry *e, const char *msg)
     return -EINVAL;
 }
 
+/* tend writes paths and addresses into nginx.conf as bare words: a character nginx
+ * would read as a separator, a quote, a comment, an escape or a variable is refused
+ * here rather than quoted there. */
+static bool nginx_word(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr(";{}\"'#$", *s))
+            return false;
+    return true;
+}
+
 /* "web" or "/api=api /=web": a route per PATH=PROGRAM pair. */
 static int set_upstream(struct loader *L, struct nginx_cfg *n, const struct ini_entry *e,
                         const char *v)
@@ -42,7 +53,7 @@ static int set_upstream(struct loader *L, struct nginx_cfg *n, const struct ini_
         struct nginx_route *r = &n->routes[n->nroutes++];
         r->path = eq ? arena_strndup(L->a, items[i], (size_t)(eq - items[i])) : "/";
         r->program = eq ? eq + 1 : items[i];
-        if (r->path[0] != '/' || !*r->program || (!eq && count > 1))
+        if (r->path[0] != '/' || !*r->program || (!eq && count > 1) || !nginx_word(r->path))
             return fail(L, e, "expected PROGRAM or PATH=PROGRAM pairs, not");
         for (int j = 0; j < i; j++)
             if (!strcmp(n->routes[j].path, r->path))
@@ -59,7 +70,7 @@ static int set_listen(struct loader *L, struct nginx_cfg *n, const struct ini_en
     const char *port = colon && (v[0] != '[' || (close && colon > close)) ? colon + 1 : v;
     long p;
     if ((v[0] == '[') != (close != NULL) || strconv_long(port, 1, 65535, &p) < 0 ||
-        strpbrk(v, " \t;{}"))
+        !nginx_word(v))
         return fail(L, e, "expected PORT or ADDRESS:PORT, not");
     n->listen = v;
     n->listen_port = (int)p;
@@ -110,6 +121,8 @@ int config_load_nginx(struct loader *L, struct ini_section *s)
             set_listen(L, n, e, v);
         else if (!strcmp(e->key, "mode"))
             set_mode(L, n, e, v);
+        else if (!strcmp(e->key, "config") && (!nginx_word(v) || !*v))
+            fail(L, e, "nginx would not read this as one path (a space, quote or one of ;{}#$\\):");
         else
             config_set(L, e, v, k, n);
     }

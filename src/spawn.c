@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -32,12 +33,25 @@ _Noreturn static void fail(int fd, int step, int err)
     _exit(step == STEP_EXEC && err == ENOENT ? 127 : 126);
 }
 
+/* glibc refuses sigaction() on the signals it keeps for its threads (32 and 33), yet
+ * an ignored one stays ignored across exec like any other (GNU make leaves both
+ * ignored in its recipes): the kernel is asked directly. A zeroed kernel sigaction
+ * is SIG_DFL, no flags, an empty mask, whatever the architecture's layout. */
+static void default_reserved(int sig)
+{
+    unsigned long ksa[8] = {0};
+    syscall(SYS_rt_sigaction, sig, ksa, NULL, (size_t)(NSIG - 1) / 8);
+}
+
+/* A supervised child gets every signal at its default; in init mode (o->ignored) the
+ * child keeps what tend was started with, glibc's reserved signals included. */
 static void reset_signals(const struct spawn_opts *o)
 {
     struct sigaction dfl = {.sa_handler = SIG_DFL}, ign = {.sa_handler = SIG_IGN};
     for (int sig = 1; sig < NSIG; sig++) {
         bool keep = o->ignored && sigismember(o->ignored, sig) == 1;
-        sigaction(sig, keep ? &ign : &dfl, NULL);
+        if (sigaction(sig, keep ? &ign : &dfl, NULL) < 0 && !o->ignored)
+            default_reserved(sig);
     }
 }
 

@@ -175,6 +175,13 @@ class Tend:
 
     def kill(self):
         if self.outer.poll() is None:
+            # outside a namespace, tend's children (in process groups of their own)
+            # would outlive it: they go first
+            for pid in [] if self.ns else self.descendants():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             try:
                 os.killpg(self.outer.pid, signal.SIGKILL)
             except ProcessLookupError:

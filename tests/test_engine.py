@@ -6,6 +6,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from conftest import ROOT, SLOW, Tend, children, proc_status, wait_for
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
@@ -182,12 +184,16 @@ startsecs = 0
     assert alive == []
 
 
-def test_children_get_only_0_1_2_and_a_clean_signal_state(tend_run, tmp_path):
+@pytest.mark.parametrize("started", ["plainly", "with every signal ignored"])
+def test_children_get_only_0_1_2_and_a_clean_signal_state(tend_run, tmp_path, started):
+    wrap = [f"{HELPERS}/ignoring.py"] if started != "plainly" else []
     t = tend_run(["-c", config(tmp_path, """
 [program:plain]
 command = sleep 1000
 startsecs = 0.3
-""")])
+""")], wrap=wrap)
+    if wrap:  # the helper did its job: tend itself starts with them ignored
+        assert int(proc_status(t.pid)["SigIgn"], 16) & (3 << 31) == 3 << 31
     t.wait_line(r"plain: running")  # settled: the loader's descriptors are closed
     pid = proc_of(t, r"^sleep 1000")[0]
     assert sorted(os.listdir(f"/proc/{pid}/fd")) == ["0", "1", "2"]
