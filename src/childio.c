@@ -385,16 +385,27 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     }
 }
 
+static void on_failed_close(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 static void start_reader(struct childio_sink *s, int fd, enum childio_stream stream)
 {
     struct reader *r = calloc(1, sizeof(*r));
-    if (!r || uv_pipe_init(C.loop, &r->pipe, 0) < 0 || uv_pipe_open(&r->pipe, fd) < 0) {
-        log_error("%s: cannot read its output: %s", s->name, strerror(errno));
+    int err = r ? uv_pipe_init(C.loop, &r->pipe, 0) : UV_ENOMEM;
+    if (!err) {
+        r->pipe.data = r;
+        if ((err = uv_pipe_open(&r->pipe, fd)) < 0) /* the loop knows the handle now */
+            uv_close((uv_handle_t *)&r->pipe, on_failed_close);
+    } else {
         free(r);
+    }
+    if (err) {
+        log_error("%s: cannot read its output: %s", s->name, uv_strerror(err));
         close(fd);
         return;
     }
-    r->pipe.data = r;
     r->sink = s;
     r->stream = stream;
     s->refs++;

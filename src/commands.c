@@ -712,8 +712,10 @@ static void cmd_health(struct request *r)
     int bad = 0;
     for (int i = 0; i < supervisor_count(sup); i++) {
         struct proc *p = supervisor_proc(sup, i);
-        if (!proc_program(p)->autostart || proc_removing(p) || proc_state(p) == PROC_RUNNING)
-            continue;
+        enum proc_state st = proc_state(p);
+        bool put_down = (st == PROC_STOPPED || st == PROC_EXITED) && !proc_wanted_up(p);
+        if (!proc_program(p)->autostart || proc_removing(p) || st == PROC_RUNNING || put_down)
+            continue; /* stopped with tendctl stop, or done: not a failure */
         reply(r, 'o', "%s: %s\n", proc_name(p), proc_state_name(proc_state(p)));
         bad++;
     }

@@ -17,7 +17,7 @@
 extern char **environ;
 
 enum {
-    GRACE_MS = 1000,        /* in BACKOFF for this long: out of the upstream */
+    GRACE_MS = 1000,        /* in BACKOFF or STARTING this long: out of the upstream */
     QUIET_MS = 250,         /* a burst of changes ends after this long without one */
     MAX_WAIT_MS = 2000,     /* ...or this long after its first change */
     POLL_MS = 50,           /* while confirming a reload */
@@ -127,7 +127,7 @@ static bool upstream_program(const struct config *c, const struct program_cfg *p
 /* Whether p belongs in the upstream now; *recheck gets the ms until that may change.
  * Once in, a worker that crashed stays while it restarts (nginx retries the others
  * meanwhile: a reload per crash would cost more); it goes when it is down for good,
- * or has waited in BACKOFF for a second. */
+ * or has been in BACKOFF, or STARTING and not yet ready, for a second. */
 static bool wanted(const struct nginx *n, struct proc *p, uint64_t *recheck)
 {
     enum proc_state st = proc_state(p);
@@ -137,7 +137,7 @@ static bool wanted(const struct nginx *n, struct proc *p, uint64_t *recheck)
         return true;
     if (!has(&n->in, proc_name(p)) || proc_state_is_down(st))
         return false;
-    if (st != PROC_BACKOFF)
+    if (st != PROC_BACKOFF && st != PROC_STARTING)
         return true;
     if (proc_state_ms(p) >= GRACE_MS)
         return false;

@@ -197,6 +197,8 @@ bool output_congested(const struct output *o)
 
 void output_close(struct output *o, output_closed_cb *cb, void *ctx)
 {
+    if (!o)
+        return;
     o->closed = cb;
     o->closed_ctx = ctx;
     if (!o->is_stream) {

@@ -15,7 +15,10 @@ static struct pid1_origin origin;
 
 void pid1_setup(void)
 {
-    sigprocmask(SIG_SETMASK, NULL, &origin.mask);
+    sigset_t none;
+    sigemptyset(&none);
+    /* the child gets the mask tend was given; tend itself must hear every signal */
+    sigprocmask(SIG_SETMASK, &none, &origin.mask);
     sigemptyset(&origin.ignored);
     for (int sig = 1; sig < NSIG; sig++) {
         struct sigaction sa;

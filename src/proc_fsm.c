@@ -3,8 +3,11 @@
 
 #define STEP(state, acts) ((struct proc_step){(state), (acts)})
 
+/* Not wanted up any more (shutting down, being stopped): an exit is the end of it. */
 static struct proc_step restart(const struct proc_facts *f, unsigned extra)
 {
+    if (!f->wanted_up)
+        return STEP(PROC_EXITED, extra);
     if (f->delay_zero)
         return STEP(PROC_STARTING, ACT_SPAWN | extra);
     return STEP(PROC_BACKOFF, ACT_ARM_BACKOFF | extra);
@@ -58,11 +61,11 @@ static struct proc_step running(enum proc_event ev, const struct proc_facts *f)
     }
 }
 
-static struct proc_step backoff(enum proc_event ev)
+static struct proc_step backoff(enum proc_event ev, const struct proc_facts *f)
 {
     switch (ev) {
     case EV_TIMEOUT:
-        return STEP(PROC_STARTING, ACT_SPAWN);
+        return f->wanted_up ? STEP(PROC_STARTING, ACT_SPAWN) : STEP(PROC_STOPPED, 0);
     case EV_START:
         return STEP(PROC_STARTING, ACT_DISARM | ACT_SPAWN);
     case EV_STOP:
@@ -99,7 +102,7 @@ struct proc_step proc_fsm_step(enum proc_state state, enum proc_event ev,
     case PROC_RUNNING:
         return running(ev, f);
     case PROC_BACKOFF:
-        return backoff(ev);
+        return backoff(ev, f);
     case PROC_STOPPING:
         return stopping(ev, f);
     default:

@@ -353,6 +353,9 @@ static void on_signal(void *ctx, int signo)
         } else if (signo == SIGINT && r->phase == PHASE_STOPPING) {
             log_warn("interrupted again: SIGKILL to everything");
             supervisor_kill_all(r->sup);
+        } else if (signo == SIGINT && r->phase == PHASE_SWEEPING) {
+            log_warn("interrupted again: SIGKILL to what is left");
+            pid1_signal_all(SIGKILL);
         }
         break;
     case SIG_RELOAD: {
@@ -495,9 +498,15 @@ int run_with(const struct run_opts *o)
     name_width(r.cfg);
     if (t->umask >= 0)
         umask((mode_t)t->umask);
-    if (setup(&r) < 0) {
-        if (!r.sup)
+    if (setup(&r) < 0) { /* undo what setup did, so that nothing is left to leak */
+        bool owned = r.sup != NULL; /* the supervisor frees the config it holds */
+        r.status = 1;
+        finish(&r);
+        uv_run(&r.loop, UV_RUN_DEFAULT);
+        uv_loop_close(&r.loop);
+        if (!owned)
             config_free(cfg);
+        free(pidfile);
         return 1;
     }
     log_info("tend %s as pid %d, config %s", pid1_is_init() ? "is init" : "started",

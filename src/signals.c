@@ -51,6 +51,8 @@ struct signals *signals_start(uv_loop_t *loop, const sigset_t *set, signals_cb *
 
 void signals_stop(struct signals *s)
 {
+    if (!s)
+        return;
     if (s->open == 0) {
         free(s);
         return;

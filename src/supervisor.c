@@ -545,11 +545,16 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
 
 /* ---- reconciling wanted and actual states ---- */
 
+/* A dependency is met once each of its processes is RUNNING, stopped on purpose or
+ * given up (FATAL): waiting for one that will not come would hold its dependents
+ * back for good (nginx, with one worker FATAL, still serves the others). */
 static bool program_ready(const struct supervisor *s, const struct program_cfg *g)
 {
-    for (int i = 0; i < s->nprocs; i++)
-        if (s->procs[i]->prog == g && s->procs[i]->state != PROC_RUNNING)
+    for (int i = 0; i < s->nprocs; i++) {
+        const struct proc *p = s->procs[i];
+        if (p->prog == g && p->wanted_up && p->state != PROC_RUNNING && p->state != PROC_FATAL)
             return false;
+    }
     return true;
 }
 
@@ -660,6 +665,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
     p->wanted_up = g->autostart;
     p->changed_ms = now_ms(s);
     uv_timer_init(s->loop, &p->timer);
+    s->open_handles++;
     p->timer.data = p;
     s->procs[s->nprocs++] = p;
     return p;
@@ -716,24 +722,10 @@ void supervisor_kill_all(struct supervisor *s)
             proc_event(s->procs[i], EV_KILL);
 }
 
-static void on_proc_closed(uv_handle_t *h)
+/* The supervisor goes with the last of its handles (its own two and one timer per
+ * process): libuv promises no order among close callbacks. */
+static void release(struct supervisor *s)
 {
-    struct proc *p = h->data;
-    probe_stop(p->probe);
-    readiness_unlisten(p->notify);
-    childio_sink_unref(p->sink);
-    free(p->error);
-    if (!p->sup->freeing) { /* while the supervisor lives, snapshots follow their users */
-        snapshot_release(p->sup, p->snap);
-        if (p->pending.snap)
-            snapshot_release(p->sup, p->pending.snap);
-    }
-    free(p);
-}
-
-static void on_handle_closed(uv_handle_t *h)
-{
-    struct supervisor *s = h->data;
     if (--s->open_handles > 0)
         return;
     for (struct snapshot *snap = s->snaps, *next; snap; snap = next) {
@@ -744,8 +736,32 @@ static void on_handle_closed(uv_handle_t *h)
     free(s);
 }
 
+static void on_proc_closed(uv_handle_t *h)
+{
+    struct proc *p = h->data;
+    struct supervisor *s = p->sup;
+    probe_stop(p->probe);
+    readiness_unlisten(p->notify);
+    childio_sink_unref(p->sink);
+    free(p->error);
+    if (!s->freeing) { /* while the supervisor lives, snapshots follow their users */
+        snapshot_release(s, p->snap);
+        if (p->pending.snap)
+            snapshot_release(s, p->pending.snap);
+    }
+    free(p);
+    release(s);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    release(h->data);
+}
+
 void supervisor_free(struct supervisor *s)
 {
+    if (!s)
+        return;
     s->freeing = true;
     for (int i = 0; i < s->nprocs; i++)
         uv_close((uv_handle_t *)&s->procs[i]->timer, on_proc_closed);

@@ -12,7 +12,7 @@ import struct
 import subprocess
 import time
 
-from conftest import ROOT, SLOW, TEND, TENDCTL, Tend, proc_status, run, wait_for
+from conftest import ROOT, SANITIZED, SLOW, TEND, TENDCTL, Tend, proc_status, run, wait_for
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
 
@@ -77,7 +77,8 @@ startretries = unlimited
     wait_for(lambda: restarts() >= 10000, timeout=300, interval=0.5, what="10,000 restarts")
     late = at_rest()
     assert late[1] == early[1], (early, late)
-    assert late[0] <= early[0] + 64, (early, late)  # kB: no growth beyond the allocator's slack
+    # kB: no growth beyond the allocator's slack
+    assert SANITIZED or late[0] <= early[0] + 64, (early, late)
     zombies = [p for p in t.ns_pids() if (proc_status(p) or {}).get("State", "").startswith("Z")]
     assert len(zombies) <= 1  # at most the one just exiting
     assert keeper_fine(sock)
@@ -129,7 +130,7 @@ startsecs = 0
     assert "".join(pieces) == ("0123456789" * 1000000)[:10000000]
     assert all(len(p) <= 16384 for p in pieces)
     assert t.count(r"^long +\+ ") == len(pieces) - 1  # every piece after the first is marked
-    assert rss(t.pid) < 16 * 1024
+    assert SANITIZED or rss(t.pid) < 16 * 1024
     assert keeper_fine(sock)
 
 
@@ -190,7 +191,7 @@ def test_tends_stdout_full_keeps_control_responsive(tmp_path):
         assert ctl(sock, "status", "keeper").returncode == 0
         assert time.monotonic() - started < 1 * SLOW
         tend = int(open(f"/proc/{p.pid}/task/{p.pid}/children").read().split()[0])
-        assert rss(tend) < 16 * 1024
+        assert SANITIZED or rss(tend) < 16 * 1024
     finally:
         os.killpg(p.pid, signal.SIGKILL)
         p.wait()

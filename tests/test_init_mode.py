@@ -2,11 +2,12 @@
 import os
 import re
 import signal
+import subprocess
 import time
 
 import pytest
 
-from conftest import ROOT, TEND, proc_status, run, wait_for
+from conftest import ROOT, SLOW, TEND, proc_status, run, wait_for
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
 SIGECHO = os.path.join(HELPERS, "sigecho.py")
@@ -101,3 +102,26 @@ def test_child_keeps_the_signal_mask_and_ignored_set(tmp_path):
     ign = int(r.stdout.split("SigIgn:")[1].split()[0], 16)
     assert blk & (1 << (signal.SIGHUP - 1))
     assert ign & (1 << (signal.SIGUSR2 - 1))
+
+
+@pytest.mark.parametrize("args", [["--", "/bin/sh", "-c", "exit 5"], ["-c", "CONFIG"]])
+def test_started_with_sigchld_and_sigterm_blocked(tmp_path, args):
+    # a parent may hand tend a mask with them blocked: tend must still reap and stop
+    ini = tmp_path / "tend.ini"
+    ini.write_text(f"[tend]\nsocket = {tmp_path}/tend.sock\n"
+                   "[program:quick]\ncommand = /bin/sh -c 'exit 5'\nstartsecs = 0\n"
+                   "autorestart = false\n")
+    blocked = {signal.SIGCHLD, signal.SIGTERM}
+    p = subprocess.Popen([TEND] + [str(ini) if a == "CONFIG" else a for a in args],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, blocked))
+    try:
+        if args[0] == "-c":
+            for line in p.stdout:
+                if "quick: exited" in line:
+                    break
+            p.send_signal(signal.SIGTERM)
+        assert p.wait(20 * SLOW) == (5 if args[0] == "--" else 0)
+    finally:
+        p.kill()
+        p.wait()

@@ -97,6 +97,21 @@ static void test_stopping(void **state)
     expect(PROC_STOPPING, EV_EXIT, f, PROC_STARTING, ACT_DISARM | ACT_SPAWN);
 }
 
+/* Shutting down, a program held back by the stop order may still exit on its own:
+ * it is not started again. */
+static void test_no_restart_once_not_wanted(void **state)
+{
+    (void)state;
+    struct proc_facts f = facts();
+    f.wanted_up = false;
+    f.autorestart = AUTORESTART_TRUE;
+    expect(PROC_RUNNING, EV_EXIT, f, PROC_EXITED, 0);
+    expect(PROC_STARTING, EV_EXIT, f, PROC_EXITED, ACT_DISARM | ACT_COUNT_FAILURE);
+    f.delay_zero = false;
+    expect(PROC_RUNNING, EV_EXIT, f, PROC_EXITED, 0);
+    expect(PROC_BACKOFF, EV_TIMEOUT, f, PROC_STOPPED, 0);
+}
+
 static void test_backoff_sequence(void **state)
 {
     (void)state;
@@ -135,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_ready_timeout_is_a_failed_start),
         cmocka_unit_test(test_autorestart),
         cmocka_unit_test(test_stopping),
+        cmocka_unit_test(test_no_restart_once_not_wanted),
         cmocka_unit_test(test_backoff_sequence),
         cmocka_unit_test(test_backoff_jitter_bounds),
     };
