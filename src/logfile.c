@@ -20,7 +20,8 @@ struct logfile {
     uid_t owner;
     gid_t group;
     bool regular; /* only a regular file rotates: never rename /dev/null or a tty */
-    bool failing; /* the last write failed: said once, until one succeeds */
+    bool failing;   /* the last write failed: said once, until one succeeds */
+    bool unrotated; /* a rotation failed: it grows until the next reopen */
     struct logfile *next;
 };
 
@@ -71,24 +72,29 @@ struct logfile *logfile_open(const char *path, uint64_t maxbytes, int backups, u
 }
 
 /* path.N-1 -> path.N ... path -> path.1, then a fresh path. With no backups the
- * file starts over. Done between whole lines, so no line is split or repeated. */
-static void rotate(struct logfile *f)
+ * file starts over. Done between whole lines, so no line is split or repeated.
+ * A rename that fails stops the chain (a later one would overwrite a backup):
+ * the file then grows past its maximum until SIGUSR1, said once. Returns -errno
+ * when the fresh file does not open. */
+static int rotate(struct logfile *f)
 {
     char from[PATH_MAX], to[PATH_MAX];
-    close(f->fd);
-    f->fd = -1;
     for (int i = f->backups - 1; i >= 0; i--) {
         snprintf(to, sizeof(to), "%s.%d", f->path, i + 1);
         if (i == 0)
             snprintf(from, sizeof(from), "%s", f->path);
         else
             snprintf(from, sizeof(from), "%s.%d", f->path, i);
-        if (rename(from, to) < 0 && errno != ENOENT)
-            log_warn("rotate '%s' to '%s': %s", from, to, strerror(errno));
+        if (rename(from, to) < 0 && errno != ENOENT) {
+            log_warn("rotate '%s' to '%s': %s: '%s' is not rotated until SIGUSR1", from, to,
+                     strerror(errno), f->path);
+            f->unrotated = true;
+            return 0;
+        }
     }
-    int r = open_fd(f, f->backups == 0);
-    if (r < 0)
-        log_error("reopen '%s' after rotation: %s", f->path, strerror(-r));
+    close(f->fd);
+    f->fd = -1;
+    return open_fd(f, f->backups == 0);
 }
 
 static void report(struct logfile *f, int err)
@@ -104,7 +110,7 @@ static void report(struct logfile *f, int err)
  * goes whole into a fresh file. */
 static size_t fitting(const struct logfile *f, const char *buf, size_t len)
 {
-    if (!f->regular || !f->maxbytes || f->size + len <= f->maxbytes)
+    if (!f->regular || !f->maxbytes || f->unrotated || f->size + len <= f->maxbytes)
         return len;
     size_t room = f->size < f->maxbytes ? (size_t)(f->maxbytes - f->size) : 0;
     const char *cut = room ? memrchr(buf, '\n', room < len ? room : len) : NULL;
@@ -135,15 +141,16 @@ static int write_all(struct logfile *f, const char *buf, size_t len)
 void logfile_write(struct logfile *f, const char *buf, size_t len)
 {
     while (len > 0) {
+        int r = f->fd < 0 ? open_fd(f, false) : 0;
+        if (r < 0)
+            return report(f, -r);
         size_t n = fitting(f, buf, len);
         if (n == 0) {
-            rotate(f);
+            if ((r = rotate(f)) < 0)
+                return report(f, -r);
             continue;
         }
-        if (f->fd < 0 && open_fd(f, false) < 0)
-            return report(f, errno);
-        int r = write_all(f, buf, n);
-        if (r < 0)
+        if ((r = write_all(f, buf, n)) < 0)
             return report(f, -r);
         buf += n;
         len -= n;
@@ -174,6 +181,7 @@ void logfile_reopen_all(void)
         if (f->fd >= 0)
             close(f->fd);
         f->fd = -1;
+        f->unrotated = false;
         int r = open_fd(f, false);
         if (r < 0)
             log_error("reopen '%s': %s", f->path, strerror(-r));

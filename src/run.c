@@ -48,6 +48,7 @@ struct run {
     struct control *control;
     struct signals *signals;
     struct output *out, *err;
+    struct output *own;      /* where tend's own messages go: stderr, or stdout */
     uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
     uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
     struct logfile *logfile; /* [tend] logfile: tend's own messages */
@@ -182,11 +183,17 @@ static void on_files_changed(void *ctx)
     struct supervisor *s = w->run->sup;
     if (w->run->phase != PHASE_RUNNING)
         return;
-    log_info("%s: files changed: restarting", w->program);
+    bool said = false;
     for (int i = 0; i < supervisor_count(s); i++) {
         struct proc *p = supervisor_proc(s, i);
-        if (!strcmp(proc_program(p)->name, w->program) && !proc_removing(p))
-            supervisor_restart(s, p);
+        enum proc_state st = proc_state(p);
+        bool put_down = !proc_wanted_up(p) && (st == PROC_STOPPED || st == PROC_STOPPING);
+        if (strcmp(proc_program(p)->name, w->program) || proc_removing(p) || put_down)
+            continue; /* stopped on purpose (tendctl stop, --only, autostart=false): stays */
+        if (!said)
+            log_info("%s: files changed: restarting", w->program);
+        said = true;
+        supervisor_restart(s, p); /* a FATAL or EXITED one too: the fix may be in */
     }
 }
 
@@ -283,7 +290,8 @@ static int reload(void *ctx, char *msg, size_t len)
         diag_first_error(&diags, msg, len);
         log_error("reload: %s: the running config is kept", msg);
         diag_clear(&diags);
-        notify_ready(); /* still running, as before */
+        if (r->told_ready) /* still running, as before */
+            notify_ready();
         return -1;
     }
     diag_clear(&diags);
@@ -297,7 +305,8 @@ static int reload(void *ctx, char *msg, size_t len)
     snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
              sum.added, sum.removed, sum.restarted, sum.unchanged);
     log_info("%s", msg);
-    notify_ready();
+    if (r->told_ready) /* else READY=1 comes once every autostart program is */
+        notify_ready();
     return 0;
 }
 
@@ -389,7 +398,7 @@ static void log_line(void *ctx, const char *line, size_t len)
 {
     struct run *r = ctx;
     if (!r->cfg->tend.silent || !r->logfile)
-        output_write(r->err, line, len);
+        output_write(r->own, line, len);
     if (r->logfile)
         logfile_write(r->logfile, line, len);
 }
@@ -427,6 +436,19 @@ static void write_pidfile(const char *path)
     }
 }
 
+/* [tend] logfile: images made for supervisord often name /dev/stdout or /dev/null,
+ * streams tend writes (or not) anyway, not files to open a second time. Returns
+ * the stream's descriptor, or -1 for a file. */
+static int own_stream(const char *path)
+{
+    if (!path || !strcmp(path, "/dev/null") || !strcmp(path, "/dev/stderr") ||
+        !strcmp(path, "/dev/fd/2"))
+        return STDERR_FILENO;
+    if (!strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/fd/1"))
+        return STDOUT_FILENO;
+    return -1;
+}
+
 static int setup(struct run *r)
 {
     sigset_t set;
@@ -440,7 +462,9 @@ static int setup(struct run *r)
     if (!r->out || !r->err)
         return -ENOMEM;
     const struct tend_cfg *t = &r->cfg->tend;
-    if (t->logfile && !(r->logfile = logfile_open(t->logfile, t->logfile_maxbytes,
+    int stream = own_stream(t->logfile);
+    r->own = stream == STDOUT_FILENO ? r->out : r->err;
+    if (stream < 0 && !(r->logfile = logfile_open(t->logfile, t->logfile_maxbytes,
                                                   t->logfile_backups, (uid_t)-1, (gid_t)-1, &err)))
         log_error("logfile '%s': %s: logging to stderr only", t->logfile, strerror(-err));
     log_set_sink(log_line, r);

@@ -138,14 +138,16 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-/* Files editors write beside the one being saved; 4913 is vim's can-I-write probe. */
+/* Files editors write beside the one being saved; 4913 is vim's can-I-write probe,
+ * #name# emacs's autosave. */
 static bool editor_temp(const char *name)
 {
     static const char *const suffixes[] = {"~", ".swp", ".swx", ".swo", ".tmp"};
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++)
         if (ends_with(name, suffixes[i]))
             return true;
-    return strncmp(name, ".#", 2) == 0 || strcmp(name, "4913") == 0;
+    return strncmp(name, ".#", 2) == 0 || strcmp(name, "4913") == 0 ||
+           (name[0] == '#' && ends_with(name, "#"));
 }
 
 /* ---- directories ---- */

@@ -3,9 +3,10 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 
-from conftest import ROOT, TENDCTL, run, wait_for
+from conftest import ROOT, TEND, TENDCTL, run, wait_for
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
 
@@ -39,6 +40,26 @@ startsecs = 0
         if f.exists():
             assert f.read_text().endswith("\n")
     assert "writer |" not in t.output()  # the file takes its output, not tend's stdout
+
+
+def test_a_rotation_that_fails_loses_nothing_and_hangs_nothing(tend_run, tmp_path):
+    log = tmp_path / "out.log"
+    (tmp_path / "out.log.1").mkdir()  # the backup's name is taken: the rename fails
+    t, sock = start(tend_run, tmp_path, f"""
+[program:writer]
+command = {HELPERS}/lines.py w 5000
+stdout_logfile = {log}
+stdout_logfile_maxbytes = 16KB
+stdout_logfile_backups = 1
+startsecs = 0
+autorestart = false
+""")
+    wait_for(lambda: log.exists() and "line 004999" in log.read_text(), what="every line")
+    numbers = [int(re.match(r"w line (\d{6}) ", line).group(1))
+               for line in log.read_text().splitlines()]
+    assert numbers == list(range(5000))  # all in the one file, once
+    assert t.count(r"rotate '.*out\.log' to '.*out\.log\.1'") == 1  # said once
+    assert run([TENDCTL, "-s", str(sock), "status", "writer"]).returncode in (0, 3)
 
 
 def test_sigusr1_reopens_log_files(tend_run, tmp_path):
@@ -99,16 +120,21 @@ startsecs = 0.1
 command = sleep 1000
 startsecs = 1.5
 """, env=env)
+    started = time.monotonic()  # tend runs; slow cannot be ready before 1.5 s from here
     got = []
+    t.wait_line(r"fast: running")
+    t.signal(signal.SIGHUP)  # a reload before the slow one is ready says nothing yet
+    t.wait_line(r"reloaded ")
     wait_for(lambda: drain(s, got) or any("READY=1" in m for _, m in got), timeout=10,
              what="READY=1")
     ready_at = min(at for at, m in got if "READY=1" in m)
-    t.wait_line(r"slow: running")
-    assert all("READY=1" not in m for at, m in got if at < ready_at)
+    assert ready_at - started >= 1.4, ready_at - started
+    assert any("RELOADING=1" in m for _, m in got)
     assert any(m.startswith("STATUS=") for _, m in got)
     lines = t.output().splitlines()
-    assert any("slow: running" in line for line in lines)
     # READY=1 came after the slow one was ready: tend says so in the same turn
+    assert [i for i, line in enumerate(lines) if "slow: running" in line][0] < \
+        [i for i, line in enumerate(lines) if "every autostart program is ready" in line][0]
     assert t.count(r"every autostart program is ready") == 1
     t.signal(signal.SIGTERM)
     wait_for(lambda: drain(s, got) or any("STOPPING=1" in m for _, m in got), what="STOPPING=1")
@@ -132,3 +158,21 @@ ready = notify
     t.wait_line(r"svc: running", timeout=10)
     assert time.monotonic() - started >= 1.5
     t.wait_line(r"svc +\| sent")
+
+
+def test_logfile_dev_stdout_moves_tends_messages_without_doubling_them(tmp_path):
+    ini = tmp_path / "supervisord.conf"
+    ini.write_text(f"[supervisord]\nnodaemon = true\nlogfile = /dev/stdout\n"
+                   f"[unix_http_server]\nfile = {tmp_path}/tend.sock\n"
+                   "[program:once]\ncommand = /bin/true\nstartsecs = 0\nautorestart = false\n")
+    p = subprocess.Popen([TEND, "-c", str(ini)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        for line in p.stdout:
+            if "once: exited" in line:
+                break
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=20)
+    finally:
+        p.kill()
+    assert "exiting with status 0" in out and err == ""

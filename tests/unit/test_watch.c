@@ -186,7 +186,7 @@ static void test_no_match(void **state)
 static void write_temps_then_app(struct run *r, int i)
 {
     static const char *const temps[] = {"app.js~", ".app.js.swp", ".app.js.swx", ".app.js.swo",
-                                        "app.js.tmp", ".#app.js", "4913"};
+                                        "app.js.tmp", ".#app.js", "#app.js#", "4913"};
     for (size_t k = 0; i == 0 && k < sizeof(temps) / sizeof(temps[0]); k++)
         write_file(r, temps[k], "x");
     if (i == 0)
