@@ -519,6 +519,8 @@ static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct nginx *n = ctx;
     (void)old;
+    if (proc_removing(p) && proc_state_is_down(proc_state(p)))
+        del(&n->draining, proc_name(p)); /* a name a reload brings back is a new worker */
     if (upstream_program(n->cfg, proc_program(p)) || p == master(n))
         request(n);
 }

@@ -169,6 +169,17 @@ def test_a_worker_in_backoff_leaves_the_upstream_and_returns(tend_run, tmp_path)
     wait_for(s.routes_all, timeout=5, what="nginx routing to web_02 again")
 
 
+def test_a_reload_after_scaling_down_puts_every_worker_back(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    assert s.ctl("scale", "web=2").returncode == 0
+    wait_for(lambda: s.ports_in_file() == [s.base, s.base + 1], what="two workers in the file")
+    r = s.ctl("reload")  # the config says numprocs = 4: web_02 and web_03 are new again
+    assert r.returncode == 0 and "2 added" in r.stdout, r.stdout + r.stderr
+    wait_for(lambda: s.ports_in_file() == [s.base + i for i in range(4)], timeout=20,
+             what="all four in the file again (once ready)")
+    wait_for(s.routes_all, timeout=5, what="nginx routing to all four")
+
+
 def test_a_config_nginx_rejects_never_goes_live(tend_run, tmp_path):
     listen = free_ports(1)
     extra = tmp_path / "extra.conf"
