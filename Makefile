@@ -43,7 +43,7 @@ TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all check unit asan install demo bench clean help deps format tend tendctl
+.PHONY: all check check-full check-valgrind unit asan install demo bench clean help deps format tend tendctl
 all: tend tendctl
 
 tend: $(BUILD)/tend
@@ -91,6 +91,26 @@ asan: deps
 	@BUILD=build/asan PYTEST="$(PYTEST)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-tests
 
+# The black-box suite once more with tend under valgrind's memcheck: an error or a
+# definite leak in any tend process (forked children up to their exec too) fails it.
+# Tests that measure tend's own process (memory, wake-ups) are left out (-m "not native").
+VG_DIR := build/valgrind
+check-valgrind: deps all
+	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
+	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=%s/%%p.log %s "$$@"\n' \
+	  "$(CURDIR)/$(VG_DIR)/logs" "$(CURDIR)/$(BUILD)/tend" > $(VG_DIR)/tend && chmod +x $(VG_DIR)/tend
+	@ln -s "$(CURDIR)/$(BUILD)/tendctl" $(VG_DIR)/tendctl
+	@BUILD=$(VG_DIR) TEND_TEST_SLOWDOWN=$${TEND_TEST_SLOWDOWN:-6} PYTEST="$(PYTEST)" scripts/run-tests -m "not native"; rc=$$?; \
+	 found=$$(find $(VG_DIR)/logs -type f -size +0 | wc -l); \
+	 find $(VG_DIR)/logs -type f -size +0 -exec cat {} +; \
+	 echo "valgrind: $$found tend processes with errors or definite leaks"; \
+	 [ $$rc -eq 0 ] && [ $$found -eq 0 ]
+
+# Every tier, then the same tests under ASan/UBSan and under valgrind.
+check-full: check
+	$(MAKE) asan
+	$(MAKE) check-valgrind
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
@@ -115,6 +135,8 @@ help:
 	@echo "make            build tend and tendctl"
 	@echo "make check      install what is missing, build, run every test tier"
 	@echo "make asan       the same tests with AddressSanitizer and UBSan"
+	@echo "make check-valgrind  the black-box tests with tend under valgrind memcheck"
+	@echo "make check-full check, then asan and check-valgrind"
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (60)"
 	@echo "make demo       nginx on :8080 in front of 4 Node.js workers"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"

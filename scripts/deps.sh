@@ -3,7 +3,7 @@
 set -eu
 need="build-essential pkg-config libuv1-dev libinih-dev libsystemd-dev libcmocka-dev
       python3 python3-pytest nginx-light nodejs util-linux procps iproute2 wrk curl
-      clang libclang-rt-14-dev llvm mandoc"
+      clang libclang-rt-14-dev llvm mandoc valgrind"
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

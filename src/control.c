@@ -17,9 +17,15 @@
 #include "control_int.h"
 #include "log.h"
 
+/* A client has this long to send its request (a refused one, to read the reason);
+ * past MAX_CONNS open connections, a new one is refused. Both keep a stuck or
+ * hostile client from holding descriptors. */
+enum { REQUEST_MS = 5000, MAX_CONNS = 256 };
+
 struct conn {
     uv_pipe_t pipe;
     struct control *ctl;
+    uint64_t since; /* accepted at, loop time */
     struct proto_request in;
     struct request *req; /* once the whole request has arrived */
     bool closing, refused;
@@ -29,6 +35,8 @@ struct conn {
 
 struct control {
     uv_pipe_t listener;
+    uv_timer_t deadline; /* armed while a connection has not sent its request */
+    int nconns;
     struct control_env env;
     char *path;
     uid_t owner;
@@ -87,6 +95,7 @@ static void conn_close(struct conn *k)
         c->conns = k->next;
     if (k->next)
         k->next->prev = k->prev;
+    c->nconns--;
     uv_close((uv_handle_t *)&k->pipe, on_conn_closed);
 }
 
@@ -281,6 +290,25 @@ static bool peer_allowed(struct conn *k, uid_t *uid)
     return cred.uid == 0 || cred.uid == k->ctl->owner;
 }
 
+/* Closes the connections that have had REQUEST_MS without a whole request, then
+ * waits for the next one to run out; nothing is armed while none is waiting. */
+static void on_deadline(uv_timer_t *t)
+{
+    struct control *c = t->data;
+    uint64_t now = uv_now(t->loop), next = 0;
+    for (struct conn *k = c->conns, *after; k; k = after) {
+        after = k->next;
+        if (k->req || k->closing)
+            continue;
+        if (now - k->since >= REQUEST_MS)
+            conn_close(k);
+        else if (!next || k->since + REQUEST_MS - now < next)
+            next = k->since + REQUEST_MS - now;
+    }
+    if (next)
+        uv_timer_start(t, on_deadline, next, 0);
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct control *c = server->data;
@@ -289,10 +317,14 @@ static void on_connection(uv_stream_t *server, int status)
     if (!k)
         return;
     k->ctl = c;
+    k->since = uv_now(server->loop);
     k->next = c->conns;
     if (c->conns)
         c->conns->prev = k;
     c->conns = k;
+    c->nconns++;
+    if (!uv_is_active((uv_handle_t *)&c->deadline))
+        uv_timer_start(&c->deadline, on_deadline, REQUEST_MS, 0);
     uv_pipe_init(server->loop, &k->pipe, 0);
     k->pipe.data = k;
     if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0)
@@ -304,6 +336,10 @@ static void on_connection(uv_stream_t *server, int status)
         log_warn("control: refused a connection from uid %d", (int)uid);
         uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
         return refuse(k, PROTO_FAILED, msg);
+    }
+    if (c->nconns > MAX_CONNS) {
+        uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
+        return refuse(k, PROTO_FAILED, "tend: too many control connections, try again\n");
     }
     uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
 }
@@ -407,7 +443,8 @@ struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct 
     c->env = (struct control_env){.sup = sup, .hooks = hooks, .ctx = ctx};
     c->owner = uid != (uid_t)-1 ? uid : geteuid();
     uv_pipe_init(loop, &c->listener, 0);
-    c->listener.data = c;
+    uv_timer_init(loop, &c->deadline);
+    c->listener.data = c->deadline.data = c;
     uv_pipe_open(&c->listener, fd);
     uv_listen((uv_stream_t *)&c->listener, 64, on_connection);
     return c;
@@ -416,6 +453,8 @@ struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct 
 static void on_listener_closed(uv_handle_t *h)
 {
     struct control *c = h->data;
+    if (h == (uv_handle_t *)&c->listener) /* then the timer, whose close frees c */
+        return uv_close((uv_handle_t *)&c->deadline, on_listener_closed);
     free(c->path);
     free(c);
 }

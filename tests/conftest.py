@@ -26,7 +26,13 @@ SHARED_CORPUS = os.path.join(ROOT, "..", "shared", "corpus", "supervisord")
 # of tend's (ASan keeps freed blocks in quarantine): memory bounds are checked on
 # the release build.
 SANITIZED = "asan" in BUILD
+TOOL = "memcheck-amd64-linux"  # what /proc/PID/exe says under make check-valgrind
 SLOW = float(os.environ.get("TEND_TEST_SLOWDOWN", "3" if SANITIZED else "1"))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "native: measures tend's own process (memory, "
+                            "wake-ups, speed): left out under valgrind (make check-valgrind)")
 
 
 def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
@@ -113,8 +119,8 @@ class Tend:
             self.pid = wait_for(lambda: (children(self.outer.pid) or [None])[0]
                                 or (self.outer.poll() is not None and -1), 5, what="tend to start")
             if wrap:  # setpriv execs tend in place: same pid, wait for the exec
-                wait_for(lambda: self.outer.poll() is not None or
-                         os.path.basename(os.readlink(f"/proc/{self.pid}/exe")) == "tend", 5)
+                wait_for(lambda: self.outer.poll() is not None or os.path.basename(
+                         os.readlink(f"/proc/{self.pid}/exe")) in ("tend", TOOL), 5)
         self.ns = pid_ns(self.pid) if pid1 and self.pid > 0 else None
 
     def _read(self):

@@ -231,6 +231,30 @@ def test_bad_requests_get_an_error_and_tend_stays_up(tend_run, tmp_path):
     assert t.outer.poll() is None
 
 
+def test_clients_that_never_finish_a_request_are_let_go(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path, BASIC)
+    wait_for(lambda: running(sock, "web"))
+    fds = lambda: len(os.listdir(f"/proc/{t.pid}/fd"))
+    before = fds()
+    stuck = []
+    try:
+        for _ in range(300):  # more than tend keeps open: the last ones are refused at once
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(str(sock))
+            s.sendall(b"TND1")
+            stuck.append(s)
+        wait_for(lambda: fds() >= before + 200, what="the connections accepted")
+        stuck[-1].settimeout(5 * SLOW)
+        assert b"too many control connections" in stuck[-1].recv(4096)
+        # each gets 5 s to send its request, then tend lets it go
+        wait_for(lambda: fds() <= before, timeout=15, what="the stuck connections closed")
+        assert all(s.recv(4096) == b"" for s in stuck[:10])
+    finally:
+        for s in stuck:
+            s.close()
+    assert ctl(sock, "status", "web").returncode == 0
+
+
 def test_a_connection_from_another_uid_is_refused(tend_run, tmp_path):
     shared = pathlib.Path(tempfile.mkdtemp(prefix="tend-uid-"))  # reachable by nobody
     shared.chmod(0o755)

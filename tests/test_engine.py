@@ -260,6 +260,7 @@ def vm_rss_kb(pid):
     return int((proc_status(pid) or {"VmRSS": "0 kB"})["VmRSS"].split()[0])
 
 
+@pytest.mark.native
 def test_a_slow_reader_blocks_children_not_memory(tmp_path):
     """tend's stdout read slowly: children block on their pipes, tend's RSS stays bounded."""
     n, count = 4, 100000
@@ -315,6 +316,7 @@ startsecs = 0
     wait_for(replaced, timeout=60, what="1000 replacements")
 
 
+@pytest.mark.native
 def test_ten_thousand_exec_failures_do_not_hang_tend(tend_run, tmp_path):
     bad = tmp_path / "bad-interpreter"
     bad.write_text("#!/nonexistent/interpreter\n")
@@ -331,6 +333,7 @@ startretries = unlimited
     assert t.wait(timeout=10) == 0
 
 
+@pytest.mark.native
 def test_idle_tend_does_not_wake_up(tend_run, tmp_path):
     t = tend_run(["-c", config(tmp_path, "".join(f"""
 [program:p{i}]

@@ -12,6 +12,8 @@ import struct
 import subprocess
 import time
 
+import pytest
+
 from conftest import ROOT, SANITIZED, SLOW, TEND, TENDCTL, Tend, proc_status, run, wait_for
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
@@ -55,6 +57,7 @@ def keeper_fine(sock):
     return s and s[0]["state"] == "RUNNING"
 
 
+@pytest.mark.native
 def test_soak_ten_thousand_restarts_hold_memory_and_descriptors(tend_run, tmp_path):
     t, sock, _ = start(tend_run, tmp_path, """
 loglevel = warn
@@ -118,6 +121,7 @@ startsecs = 0.3
     assert keeper_fine(sock)
 
 
+@pytest.mark.native
 def test_a_ten_megabyte_line(tend_run, tmp_path):
     t, sock, _ = start(tend_run, tmp_path, f"""
 [program:long]
@@ -174,6 +178,7 @@ def test_tends_stdout_closed(tmp_path):
         p.wait()
 
 
+@pytest.mark.native
 def test_tends_stdout_full_keeps_control_responsive(tmp_path):
     sock = tmp_path / "tend.sock"
     ini = tmp_path / "tend.ini"
