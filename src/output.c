@@ -9,7 +9,9 @@
 
 #include "log.h"
 
-enum { HIGH_WATER = 256 << 10, LOW_WATER = 64 << 10, CLOSE_WAIT_MS = 5000 };
+/* Past HIGH_WATER the children's pipes pause (backpressure); MAX_QUEUED bounds what
+ * still comes, tend's own messages above all: past it lines are counted, not kept. */
+enum { HIGH_WATER = 256 << 10, LOW_WATER = 64 << 10, MAX_QUEUED = 1 << 20, CLOSE_WAIT_MS = 5000 };
 
 struct output {
     uv_loop_t *loop;
@@ -21,7 +23,7 @@ struct output {
         uv_tty_t tty;
     } h;
     bool is_stream, congested, dead, closing;
-    size_t queued;
+    size_t queued, dropped; /* dropped: writes refused past MAX_QUEUED, to be told */
     uv_timer_t give_up; /* closing: what nobody reads by then is dropped */
     output_congestion_cb *cb;
     void *ctx;
@@ -95,6 +97,12 @@ static void on_written(uv_write_t *req, int status)
         gone(o, status);
     if (o->queued < LOW_WATER)
         set_congested(o, false);
+    if (o->queued < LOW_WATER && o->dropped) {
+        size_t n = o->dropped;
+        o->dropped = 0;
+        log_warn("%s: %zu writes dropped while nobody read it",
+                 o->fd == STDERR_FILENO ? "stderr" : "stdout", n);
+    }
     if (o->closing && o->queued == 0)
         close_now(o);
 }
@@ -127,6 +135,10 @@ void output_write(struct output *o, const char *buf, size_t len)
             return gone(o, n);
         if (n > 0)
             buf += n, len -= (size_t)n;
+    }
+    if (o->queued + len > MAX_QUEUED) {
+        o->dropped++;
+        return;
     }
     struct wreq *w = malloc(sizeof(*w) + len);
     if (!w)
