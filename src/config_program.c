@@ -308,11 +308,16 @@ static struct ini_entry *entry_or(struct loader *L, const struct program_cfg *p,
     return e;
 }
 
+/* A host problem is a warning; a lasting one (a log directory that is missing) also
+ * keeps the process from running. A command or directory that is not there yet is
+ * not lasting: an earlier program may make it, so the spawn tries and fails as
+ * any start does (retried with backoff, FATAL after startretries, and tried again
+ * by tendctl start). */
 static void note_problem(struct loader *L, struct proc_cfg *proc, const struct ini_entry *e,
-                         const char *fmt, const char *subject)
+                         bool lasting, const char *fmt, const char *subject)
 {
     diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line, fmt, subject);
-    if (!proc->problem)
+    if (lasting && !proc->problem)
         proc->problem = arena_printf(L->a, fmt, subject);
 }
 
@@ -340,7 +345,7 @@ static void check_command(struct loader *L, struct proc_cfg *proc, const struct 
                                ? cmd
                                : arena_printf(L->a, "%s/%s", proc->directory, cmd);
         if (!executable(full))
-            note_problem(L, proc, e, "command: '%s' is not an executable file", cmd);
+            note_problem(L, proc, e, false, "command: '%s' is not an executable file", cmd);
         return;
     }
     path = path ? path : env_get(L->c->tend.env, "PATH");
@@ -352,7 +357,7 @@ static void check_command(struct loader *L, struct proc_cfg *proc, const struct 
             return;
         p += n;
     }
-    note_problem(L, proc, e, "command: '%s' not found in PATH", cmd);
+    note_problem(L, proc, e, false, "command: '%s' not found in PATH", cmd);
 }
 
 static int load_log(struct loader *L, struct proc_cfg *proc, const struct ini_entry *e,
@@ -377,7 +382,7 @@ static int load_log(struct loader *L, struct proc_cfg *proc, const struct ini_en
         struct stat st;
         char *dir = dirname(arena_strdup(L->a, log->path));
         if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            note_problem(L, proc, e, "log directory '%s' does not exist", dir);
+            note_problem(L, proc, e, true, "log directory '%s' does not exist", dir);
     }
     return 0;
 }
@@ -444,7 +449,7 @@ static int proc_directory(struct loader *L, const struct program_cfg *p, struct 
     if (problem && !proc->problem)
         proc->problem = problem;
     else if (!problem && (stat(proc->directory, &st) < 0 || !S_ISDIR(st.st_mode)))
-        note_problem(L, proc, e, "directory: '%s' does not exist", proc->directory);
+        note_problem(L, proc, e, false, "directory: '%s' does not exist", proc->directory);
     return 0;
 }
 

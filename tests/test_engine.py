@@ -194,6 +194,25 @@ startsecs = 0.3
     assert "slow: killed by SIGKILL" in after
 
 
+def test_a_directory_made_by_an_earlier_program_is_retried(tend_run, tmp_path):
+    later = tmp_path / "later"
+    t = tend_run(["-c", config(tmp_path, f"""
+[tend]
+socket = {tmp_path}/tend.sock
+[program:maker]
+command = /bin/sh -c 'sleep 0.3; mkdir {later}; exec sleep 1000'
+priority = 1
+startsecs = 0
+[program:user]
+command = sleep 1001
+directory = {later}
+priority = 2
+startsecs = 0.2
+""")])
+    t.wait_line(r"user: chdir '.*later': No such file or directory")
+    t.wait_line(r"user: running", timeout=10)
+
+
 def test_no_process_outlives_tend_outside_a_namespace(tend_run, tmp_path):
     t = tend_run(["-c", config(tmp_path, """
 [program:daemonizer]
