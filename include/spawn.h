@@ -23,6 +23,7 @@ struct spawn_opts {
     const sigset_t *mask;    /* NULL: empty */
     const sigset_t *ignored; /* signals to leave ignored; NULL: none */
     bool foreground;         /* take the terminal's foreground (init mode) */
+    bool inherit_fds;        /* pass on what tend inherited above 2 (init mode) */
     long nofile;             /* RLIMIT_NOFILE soft limit for the child; 0: leave */
 };
 

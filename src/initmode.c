@@ -81,7 +81,8 @@ int initmode_main(char **argv, bool to_group)
     const struct pid1_origin *o = pid1_origin();
     struct spawn_opts opts = {
         .argv = argv, .envp = environ, .umask = -1, .fds = {0, 1, 2}, .mask = &o->mask,
-        .ignored = &o->ignored, .foreground = true, .nofile = (long)o->nofile.rlim_cur,
+        .ignored = &o->ignored, .foreground = true, .inherit_fds = true,
+        .nofile = (long)o->nofile.rlim_cur,
     };
     sigset_t set;
     int err;

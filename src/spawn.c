@@ -71,7 +71,9 @@ static void cloexec_above_2(void)
 }
 
 /* Moves the caller's descriptors to 0-2 and marks everything above CLOEXEC (the
- * error pipe must live until exec, so nothing is closed outright). */
+ * error pipe must live until exec, so nothing is closed outright), unless the
+ * child is to inherit them (init mode: socket activation's LISTEN_FDS, as tini).
+ * tend's own descriptors are CLOEXEC from their start either way. */
 static int setup_fds(const struct spawn_opts *o)
 {
     int fds[3];
@@ -84,7 +86,8 @@ static int setup_fds(const struct spawn_opts *o)
     for (int i = 0; i < 3; i++)
         if (dup2(fds[i], i) < 0)
             return -1;
-    cloexec_above_2();
+    if (!o->inherit_fds)
+        cloexec_above_2();
     return 0;
 }
 
@@ -149,8 +152,9 @@ int spawn_process(const struct spawn_opts *o, pid_t *pid, char *err, size_t errl
     int pipefd[2];
     sigset_t all, old;
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        snprintf(err, errlen, "pipe: %s", strerror(errno));
-        return -errno;
+        int e = errno;
+        snprintf(err, errlen, "pipe: %s", strerror(e));
+        return -e;
     }
     /* No signal handler may run in the child before its dispositions are reset:
      * libuv's would write into the parent's signal pipe. */

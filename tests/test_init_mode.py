@@ -125,3 +125,17 @@ def test_started_with_sigchld_and_sigterm_blocked(tmp_path, args):
     finally:
         p.kill()
         p.wait()
+
+
+def test_the_child_inherits_what_tend_inherited_and_nothing_of_tends(tmp_path):
+    # socket activation hands descriptors from 3 up (LISTEN_FDS): tini passes them on
+    r, w = os.pipe()
+    os.set_inheritable(r, True)
+    try:
+        out = run([TEND, "--", "/bin/sh", "-c", "ls /proc/self/fd"], pass_fds=(r,)).stdout
+    finally:
+        os.close(r)
+        os.close(w)
+    fds = sorted(int(x) for x in out.split())
+    assert fds[:3] == [0, 1, 2] and r in fds
+    assert len(fds) == 5, out  # 0-2, the inherited one, and ls's own directory handle
