@@ -54,6 +54,7 @@ struct nginx {
     bool pending;       /* a change arrived while busy, or is being coalesced */
     uint64_t first_change;
     char *applied, *candidate; /* the text nginx has, and the one being applied */
+    char *applied_to;          /* the file applied was written to */
     struct names in, cand_in;  /* which processes each of them includes */
     struct names draining;     /* removed on purpose (stop, scale down, rolling restart) */
     struct drain *drains;
@@ -330,6 +331,10 @@ static void went_live(struct nginx *n)
     free(n->applied);
     n->applied = n->candidate;
     n->candidate = NULL;
+    if (!n->applied_to || strcmp(n->applied_to, n->cfg->nginx->config)) {
+        free(n->applied_to);
+        n->applied_to = strdup(n->cfg->nginx->config);
+    }
     take(&n->in, &n->cand_in);
     n->error[0] = '\0';
     n->phase = IDLE;
@@ -443,6 +448,7 @@ static void apply(struct nginx *n)
     if (!n->candidate)
         return fail(n, "render the config: %s", "out of memory");
     if (n->applied && !strcmp(n->candidate, n->applied)) {
+        log_debug("nginx: the config is unchanged: no reload");
         went_live(n); /* nothing to do, but drains waiting on it may go on */
         return;
     }
@@ -607,8 +613,10 @@ void nginx_set_config(struct nginx *n, const struct config *cfg)
 {
     n->cfg = cfg;
     make_rundir(cfg);
-    free(n->applied); /* a new file, paths and all: write it again */
-    n->applied = NULL;
+    if (!n->applied_to || strcmp(n->applied_to, cfg->nginx->config)) {
+        free(n->applied); /* a new file: write it again, even with the same text */
+        n->applied = NULL;
+    } /* else the same text is not applied again: a reload resets idle clients */
     request(n);
 }
 
@@ -648,6 +656,7 @@ void nginx_free(struct nginx *n)
     if (n->check_fd >= 0)
         close(n->check_fd);
     free(n->applied);
+    free(n->applied_to);
     free(n->candidate);
     clear(&n->in);
     clear(&n->cand_in);

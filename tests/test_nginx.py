@@ -180,6 +180,16 @@ def test_a_reload_after_scaling_down_puts_every_worker_back(tend_run, tmp_path):
     wait_for(s.routes_all, timeout=5, what="nginx routing to all four")
 
 
+def test_a_reload_that_changes_nothing_for_nginx_does_not_reload_it(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    workers, reloads = s.nginx_workers(), s.t.count(r"nginx: reloaded")
+    s.ini.write_text(s.ini.read_text().replace("loglevel = info", "loglevel = debug")
+                     + "\n[program:other]\ncommand = sleep 1000\nstartsecs = 0\n")
+    assert s.ctl("reload").returncode == 0
+    s.t.wait_line(r"nginx: the config is unchanged: no reload")
+    assert s.t.count(r"nginx: reloaded") == reloads and s.nginx_workers() == workers
+
+
 def test_a_config_nginx_rejects_never_goes_live(tend_run, tmp_path):
     listen = free_ports(1)
     extra = tmp_path / "extra.conf"
