@@ -27,16 +27,21 @@ struct logfile {
 
 static struct logfile *files;
 
+/* A file tend creates belongs to the program's user; one that was there keeps its
+ * owner (tend running as root must not hand over a file a path merely names). */
 static int open_fd(struct logfile *f, bool truncate)
 {
-    int fd = open(f->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (truncate ? O_TRUNC : 0),
-                  0644);
+    int flags = O_WRONLY | O_APPEND | O_CLOEXEC;
+    int fd = open(f->path, flags | O_CREAT | O_EXCL, 0644);
+    bool created = fd >= 0;
+    if (fd < 0 && errno == EEXIST)
+        fd = open(f->path, flags | (truncate ? O_TRUNC : 0));
     if (fd < 0)
         return -errno;
     struct stat st;
     f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
     f->regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
-    if (f->regular && geteuid() == 0 && f->owner != (uid_t)-1 && fchown(fd, f->owner, f->group) < 0)
+    if (created && geteuid() == 0 && f->owner != (uid_t)-1 && fchown(fd, f->owner, f->group) < 0)
         log_warn("chown '%s': %s", f->path, strerror(errno));
     f->fd = fd;
     return 0;

@@ -186,9 +186,13 @@ out:
 
 /* ---- files ---- */
 
-static int write_file(const char *path, const char *text)
+/* fresh: a file of tend's own, made anew (never through a link someone left there) */
+static int write_file(const char *path, const char *text, bool fresh)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
+    if (fresh)
+        unlink(path);
+    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_EXCL | O_NOFOLLOW : O_TRUNC);
+    int fd = open(path, flags, 0644), r = 0;
     if (fd < 0)
         return -errno;
     size_t len = strlen(text);
@@ -217,7 +221,7 @@ static int install(const struct nginx *n, const char *tmp)
         return 0;
     if (errno != EBUSY && errno != EXDEV)
         return -errno;
-    int r = write_file(path, n->candidate);
+    int r = write_file(path, n->candidate, false);
     unlink(tmp);
     return r;
 }
@@ -458,7 +462,7 @@ static void apply(struct nginx *n)
         tmp_path(n, tmp, sizeof(tmp));
     else
         snprintf(tmp, sizeof(tmp), "%s", n->cfg->nginx->config);
-    int r = write_file(tmp, n->candidate);
+    int r = write_file(tmp, n->candidate, n->cfg->nginx->mode == NGINX_FULL);
     if (r < 0)
         return fail(n, "write the new config: %s", strerror(-r));
     struct proc *m = master(n);
@@ -515,7 +519,7 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
     if (n->cfg->nginx->mode == NGINX_FULL)
         unlink(tmp);
     else if (n->applied) /* put back what nginx runs with */
-        write_file(n->cfg->nginx->config, n->applied);
+        write_file(n->cfg->nginx->config, n->applied, false);
     msg[strcspn(msg, "\n")] = '\0'; /* the first line names the problem */
     fail(n, "nginx rejected the generated config, which did not go live: %s", msg);
     return true;

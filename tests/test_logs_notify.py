@@ -1,5 +1,6 @@
 """Log files with rotation and reopening, and sd_notify both ways."""
 import os
+import pwd
 import re
 import signal
 import socket
@@ -176,3 +177,26 @@ def test_logfile_dev_stdout_moves_tends_messages_without_doubling_them(tmp_path)
     finally:
         p.kill()
     assert "exiting with status 0" in out and err == ""
+
+
+def test_a_log_file_tend_creates_is_the_users_one_it_finds_keeps_its_owner(tend_run, tmp_path):
+    tmp_path.chmod(0o755)
+    kept = tmp_path / "kept.log"
+    kept.write_text("")  # root's, before tend starts
+    t, _ = start(tend_run, tmp_path, f"""
+[program:fresh]
+command = /bin/sh -c 'echo one; exec sleep 1000'
+user = nobody
+stdout_logfile = {tmp_path}/fresh.log
+startsecs = 0
+[program:old]
+command = /bin/sh -c 'echo two; exec sleep 1000'
+user = nobody
+stdout_logfile = {kept}
+startsecs = 0
+""")
+    fresh = tmp_path / "fresh.log"
+    wait_for(lambda: fresh.exists() and "one" in fresh.read_text() and "two" in kept.read_text(),
+             what="both lines")
+    assert fresh.stat().st_uid == pwd.getpwnam("nobody").pw_uid
+    assert kept.stat().st_uid == 0
