@@ -20,9 +20,9 @@ void probe_stop(struct probe *p);
 
 /* ready = notify: a datagram socket of the process's own, given to it as
  * NOTIFY_SOCKET (an abstract name: no file to clean up). Each message arrives with
- * its sender's pid (SCM_CREDENTIALS); the caller decides whether it may speak. */
+ * its sender's pid and uid (SCM_CREDENTIALS); the caller decides whether it may speak. */
 struct notify_listener;
-typedef void notify_msg_cb(void *ctx, pid_t sender, const char *msg, size_t len);
+typedef void notify_msg_cb(void *ctx, pid_t sender, uid_t uid, const char *msg, size_t len);
 
 /* Returns NULL and *err (negative errno) on failure. */
 struct notify_listener *readiness_listen(uv_loop_t *loop, notify_msg_cb *cb, void *ctx, int *err);

@@ -190,7 +190,7 @@ static void on_datagram(uv_poll_t *h, int status, int events)
         struct ucred cred;
         memcpy(&cred, CMSG_DATA(c), sizeof(cred));
         buf[got] = '\0';
-        l->cb(l->ctx, cred.pid, buf, (size_t)got);
+        l->cb(l->ctx, cred.pid, cred.uid, buf, (size_t)got);
     }
 }
 

@@ -277,11 +277,14 @@ static void on_probe_ready(void *ctx)
 
 /* Whether sender may speak for p: p itself or one of its descendants. A sender gone
  * by now (a daemon's helper that sent READY=1 and exited) is taken on the word of
- * the socket it used, p's own; one outside tend's PID namespace (pid 0) is not. */
-static bool speaks_for(const struct proc *p, pid_t sender)
+ * the socket it used, p's own, if it ran as root or as p's user (the socket is
+ * abstract: anyone on the host could reach it); one outside tend's PID namespace
+ * (pid 0) is not. */
+static bool speaks_for(const struct proc *p, pid_t sender, uid_t uid)
 {
     pid_t pid = sender, parent = sender > 0 ? pid1_parent_of(sender) : 0;
-    if (sender <= 0)
+    uid_t user = p->prog->user ? p->prog->uid : geteuid();
+    if (sender <= 0 || (uid != 0 && uid != user))
         return false;
     if (parent < 0)
         return true;
@@ -291,13 +294,13 @@ static bool speaks_for(const struct proc *p, pid_t sender)
     return false;
 }
 
-static void on_notify_message(void *ctx, pid_t sender, const char *msg, size_t len)
+static void on_notify_message(void *ctx, pid_t sender, uid_t uid, const char *msg, size_t len)
 {
     struct proc *p = ctx;
     (void)len;
-    if (!speaks_for(p, sender)) {
-        log_debug("%s: READY=1 from pid %d ignored: not it, nor one of its children",
-                  p->cfg->name, (int)sender);
+    if (!speaks_for(p, sender, uid)) {
+        log_debug("%s: READY=1 from pid %d (uid %d) ignored: not it, nor one of its children",
+                  p->cfg->name, (int)sender, (int)uid);
         return;
     }
     const char *status = strstr(msg, "STATUS=");

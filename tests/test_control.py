@@ -133,10 +133,10 @@ startsecs = 0
     wait_for(lambda: "line 5" in ctl(sock, "tail", "talker").stdout)
     assert ctl(sock, "tail", "-n", "2", "talker").stdout == "line 4\nline 5\n"
     assert ctl(sock, "tail", "talker", "stderr").stdout == "oops\n"
-    f = subprocess.Popen([TENDCTL, "-s", str(sock), "tail", "-f", "-n", "0", "talker"],
+    f = subprocess.Popen([TENDCTL, "-s", str(sock), "tail", "-f", "-n", "1", "talker"],
                          stdout=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.3)  # the follower is attached; what comes next must reach it
+        assert f.stdout.readline() == "line 5\n"  # attached: what comes next must reach it
         ctl(sock, "restart", "talker")
         assert f.stdout.readline() == "line 1\n"
     finally:

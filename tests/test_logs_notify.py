@@ -144,7 +144,7 @@ startsecs = 1.5
 
 
 def test_ready_notify_counts_only_the_process_and_its_descendants(tend_run, tmp_path):
-    t, sock = start(tend_run, tmp_path, f"""
+    t, sock = start(tend_run, tmp_path, f"""loglevel = debug
 [program:svc]
 command = {HELPERS}/notify_ready.py 2
 ready = notify
@@ -154,7 +154,14 @@ ready = notify
     name = line.split("socket ", 1)[1]
     intruder = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     intruder.sendto(b"READY=1", "\0" + name[1:])  # from a pid that is not svc's
-    time.sleep(0.3)  # tend has handled it: svc must still be STARTING
+    t.wait_line(r"svc: READY=1 from pid 0 .*ignored")  # handled: svc must still be STARTING
+    # one inside tend's namespace, of another user, and gone before tend reads it
+    send = ("import socket; socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)"
+            f".sendto(b'READY=1', '\\0{name[1:]}')")
+    r = run(["nsenter", "-t", str(t.pid), "-p", "--", "setpriv", "--reuid=nobody",
+             "--regid=nogroup", "--clear-groups", "/usr/bin/python3", "-c", send])
+    assert r.returncode == 0, r.stderr
+    t.wait_line(r"svc: READY=1 from pid [1-9]\d* \(uid 65534\) ignored")
     assert "STARTING" in run([TENDCTL, "-s", str(sock), "status", "svc"]).stdout
     t.wait_line(r"svc: running", timeout=10)
     assert time.monotonic() - started >= 1.5
