@@ -11,4 +11,8 @@ typedef void reaper_cb(void *ctx, pid_t pid, int status);
  * is left at all afterwards (the namespace is empty, for PID 1), else 0. */
 int reaper_reap(reaper_cb *cb, void *ctx);
 
+/* Waits for one child to exit, for a command-line mode with no loop; returns its
+ * status, or -errno. */
+int reaper_wait(pid_t pid);
+
 #endif

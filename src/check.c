@@ -1,15 +1,24 @@
 /* check: loads a config as tend would and shows what it would run. */
 #include "check.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "diag.h"
 #include "nginx_conf.h"
+#include "reaper.h"
 #include "shellwords.h"
+#include "spawn.h"
+
+extern char **environ;
 
 static void print_argv(char *const *argv)
 {
@@ -51,8 +60,8 @@ static void print_table(const struct config *c)
             print_process(&c->programs[i], &c->programs[i].procs[j], width);
 }
 
-/* The nginx config tend would write once every worker is ready. */
-static void print_nginx(const struct config *c)
+/* The nginx config for c with every worker ready. */
+static char *render(const struct config *c)
 {
     struct nginx_pool pools[64];
     int ports[4096], used = 0, n = c->nginx->nroutes < 64 ? c->nginx->nroutes : 64;
@@ -62,7 +71,71 @@ static void print_nginx(const struct config *c)
         for (int i = 0; i < p->nprocs && used < 4096; i++, used++, pools[r].nports++)
             ports[used] = p->procs[i].port;
     }
-    char *text = nginx_conf_render(c, pools, n);
+    return nginx_conf_render(c, pools, n);
+}
+
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    remove(path);
+    return 0;
+}
+
+/* nginx -t on the config as it would be written to dir/nginx.conf (its pid and
+ * temp paths in dir too). Returns what nginx said when it refused, else NULL
+ * (also when nginx cannot be run here: that is warned about as a command). */
+static const char *nginx_refusal(const struct config *c, const char *dir, char *say, size_t len)
+{
+    const struct program_cfg *p = config_program(c, c->nginx->program);
+    char file[64], *argv[] = {p->procs[0].argv[0], "-t", "-c", file, NULL};
+    struct nginx_cfg moved = *c->nginx;
+    struct config copy = *c;
+    snprintf(file, sizeof(file), "%s/nginx.conf", dir);
+    moved.config = file;
+    copy.nginx = &moved;
+    char *text = render(&copy);
+    FILE *f = text ? fopen(file, "we") : NULL;
+    bool written = f && fputs(text, f) >= 0;
+    free(text);
+    int fds[2];
+    if (!f || fclose(f) != 0 || !written || pipe2(fds, O_CLOEXEC) < 0)
+        return snprintf(say, len, "cannot write '%s'", file), say;
+    struct spawn_opts o = {.argv = argv, .envp = environ, .umask = -1, .fds = {-1, fds[1], fds[1]}};
+    pid_t pid = 0;
+    int r = spawn_process(&o, &pid, say, len);
+    close(fds[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (r == 0 && got < len - 1 && (n = read(fds[0], say + got, len - 1 - got)) > 0)
+        got += (size_t)n; /* until nginx exits: a line or two */
+    close(fds[0]);
+    int status = pid > 0 ? reaper_wait(pid) : -1;
+    if (r < 0 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+        return NULL;
+    say[got] = '\0';
+    char *line = strstr(say, "[emerg]"), *what = line ? strstr(line, ": ") : NULL;
+    line = what ? what + 2 : say; /* past "[emerg] PID#TID: " */
+    line[strcspn(line, "\n")] = '\0';
+    return line;
+}
+
+/* A full-mode config goes through nginx -t where nginx is installed: a refusal is
+ * a warning about this host's nginx (an error with --strict). */
+static void check_nginx(const struct config *c, struct diag_list *d)
+{
+    char dir[] = "/tmp/tend-check-XXXXXX", say[1024];
+    const char *why;
+    if (c->nginx->mode != NGINX_FULL || !config_program(c, c->nginx->program) || !mkdtemp(dir))
+        return;
+    if ((why = nginx_refusal(c, dir, say, sizeof(say))))
+        diag_add(d, DIAG_WARNING, DIAG_HOST, c->nginx->file, c->nginx->line,
+                 "nginx -t refuses the generated config: %s", why);
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void print_nginx(const struct config *c)
+{
+    char *text = render(c);
     printf("\n# %s, with every worker ready:\n%s", c->nginx->config, text ? text : "");
     free(text);
 }
@@ -96,6 +169,10 @@ int check_main(int argc, char **argv)
     }
     struct config *c = NULL;
     int r = config_load(path, &c, &diags);
+    if (r == 0 && c->nginx)
+        check_nginx(c, &diags);
+    if (r == 0 && diag_errors(&diags)) /* --strict, and nginx refused */
+        r = -EINVAL;
     diag_print(&diags, stderr);
     if (r < 0) {
         fprintf(stderr, "%s: %d error(s), %d warning(s)\n", path, diag_errors(&diags),

@@ -17,3 +17,12 @@ int reaper_reap(reaper_cb *cb, void *ctx)
             return pid < 0 && errno == ECHILD ? -ECHILD : 0;
     }
 }
+
+int reaper_wait(pid_t pid)
+{
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return status;
+}

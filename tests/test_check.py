@@ -2,6 +2,7 @@
 import glob
 import os
 import re
+import shutil
 
 import pytest
 
@@ -130,3 +131,20 @@ def test_long_lines_crlf_and_continuations(tmp_path):
     r = tend_check(cfg)
     assert r.returncode == 0, r.stderr
     assert long_arg + " last" in r.stdout
+
+
+@pytest.mark.skipif(not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")),
+                    reason="nginx is not installed")
+def test_nginx_t_judges_the_generated_config(tmp_path):
+    ini = tmp_path / "tend.ini"
+    ini.write_text("[program:web]\ncommand = /bin/true\nport = 8000\n"
+                   "[nginx]\nupstream = web\nlisten = 127.0.0.1:8080\n")
+    assert tend_check(ini).returncode == 0 and "nginx -t" not in tend_check(ini).stderr
+    # tend's own check takes this address; nginx does not: this host's nginx says why
+    ini.write_text(ini.read_text().replace("127.0.0.1:8080", "999999.1.1.1:8080"))
+    r = tend_check(ini)
+    assert r.returncode == 0
+    assert re.search(r"tend\.ini:4: warning: nginx -t refuses the generated config: "
+                     r'host not found in "999999\.1\.1\.1:8080"', r.stderr), r.stderr
+    assert tend_check(ini, "--strict").returncode == 1
+    assert not glob.glob("/tmp/tend-check-*")  # nginx's scratch directory is gone
