@@ -12,7 +12,8 @@ typedef void signals_cb(void *ctx, int signo);
 
 struct signals;
 
-/* Watches every signal in set. Returns NULL and *err (negative errno) on failure. */
+/* Watches every signal in set, but one the runtime keeps for itself (EINVAL: valgrind
+ * does). Returns NULL and *err (negative errno) on failure. */
 struct signals *signals_start(uv_loop_t *loop, const sigset_t *set, signals_cb *cb, void *ctx,
                               int *err);
 /* Closes the handles; the struct is freed by their close callbacks. */

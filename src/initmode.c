@@ -94,6 +94,9 @@ int initmode_main(char **argv, bool to_group)
     sigaddset(&set, SIGCHLD);
     if (!(in.signals = signals_start(&in.loop, &set, on_signal, &in, &err))) {
         log_error("watch signals: %s", uv_strerror(err));
+        uv_close((uv_handle_t *)&in.grace, NULL);
+        uv_run(&in.loop, UV_RUN_DEFAULT); /* the handles that were opened close */
+        uv_loop_close(&in.loop);
         return 1;
     }
     if ((err = spawn_process(&opts, &in.child, why, sizeof(why))) < 0) {
