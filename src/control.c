@@ -365,13 +365,17 @@ static int claim_path(const struct sockaddr_un *addr, char *err, size_t len)
         return 0;
     if (!S_ISSOCK(st.st_mode))
         return snprintf(err, len, "socket '%s': exists and is not a socket", addr->sun_path), -EEXIST;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int live = fd >= 0 && connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
-    if (fd >= 0)
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r = -errno;
+    if (fd >= 0) {
+        r = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ? 0 : -errno;
         close(fd);
-    if (live)
+    }
+    if (r == 0 || r == -EAGAIN) /* EAGAIN: its backlog is full, but it lives */
         return snprintf(err, len, "socket '%s': another tend answers on it", addr->sun_path),
                -EADDRINUSE;
+    if (r != -ECONNREFUSED) /* only a refusal says nobody listens: keep the file */
+        return snprintf(err, len, "socket '%s': %s: cannot tell whether a tend answers on it",
+                        addr->sun_path, strerror(-r)), r;
     unlink(addr->sun_path);
     return 0;
 }
