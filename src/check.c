@@ -178,6 +178,7 @@ int check_main(int argc, char **argv)
         fprintf(stderr, "%s: %d error(s), %d warning(s)\n", path, diag_errors(&diags),
                 diag_warnings(&diags));
         diag_clear(&diags);
+        config_free(c); /* loaded, when only nginx -t refused it */
         return 1;
     }
     print_table(c);
