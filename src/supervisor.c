@@ -282,13 +282,14 @@ static void on_probe_ready(void *ctx)
  * (pid 0) is not. */
 static bool speaks_for(const struct proc *p, pid_t sender, uid_t uid)
 {
-    pid_t pid = sender, parent = sender > 0 ? pid1_parent_of(sender) : 0;
+    pid_t parent = sender > 0 ? pid1_parent_of(sender) : 0;
     uid_t user = p->prog->user ? p->prog->uid : geteuid();
     if (sender <= 0 || (uid != 0 && uid != user))
         return false;
-    if (parent < 0)
+    if (parent < 0 || sender == p->pid)
         return true;
-    for (int depth = 0; pid > 1 && depth < 32; depth++, pid = pid1_parent_of(pid))
+    /* from the parent read once: a second look at a sender that is exiting may miss */
+    for (int depth = 0, pid = parent; pid > 1 && depth < 32; depth++, pid = pid1_parent_of(pid))
         if (pid == p->pid)
             return true;
     return false;
