@@ -32,7 +32,7 @@ static int fail(struct loader *L, const struct ini_entry *e, const char *msg)
 static bool nginx_word(const char *s)
 {
     for (; *s; s++)
-        if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr(";{}\"'#$", *s))
+        if ((unsigned char)*s <= ' ' || *s == 0x7f || strchr(";{}\\\"'#$", *s))
             return false;
     return true;
 }
