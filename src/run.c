@@ -297,10 +297,12 @@ static int reload(void *ctx, char *msg, size_t len)
     diag_clear(&diags);
     struct reload_summary sum;
     stop_watching(r);
-    supervisor_reload(r->sup, next, &sum);
+    /* the new config in force first: what supervisor_reload changes is logged and
+     * heard by nginx while it frees the old config */
     r->cfg = next;
     apply_settings(r, next);
     follow_nginx(r, next);
+    supervisor_reload(r->sup, next, &sum);
     start_watching(r);
     snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
              sum.added, sum.removed, sum.restarted, sum.unchanged);

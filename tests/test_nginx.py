@@ -185,7 +185,8 @@ def test_a_reload_that_changes_nothing_for_nginx_does_not_reload_it(tend_run, tm
     workers, reloads = s.nginx_workers(), s.t.count(r"nginx: reloaded")
     s.ini.write_text(s.ini.read_text().replace("loglevel = info", "loglevel = debug")
                      + "\n[program:other]\ncommand = sleep 1000\nstartsecs = 0\n")
-    assert s.ctl("reload").returncode == 0
+    r = s.ctl("reload")
+    assert r.returncode == 0, r.stderr + s.t.output()[-4000:]
     s.t.wait_line(r"nginx: the config is unchanged: no reload")
     assert s.t.count(r"nginx: reloaded") == reloads and s.nginx_workers() == workers
 
