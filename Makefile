@@ -97,9 +97,9 @@ asan: deps
 VG_DIR := build/valgrind
 check-valgrind: deps all
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
+	@cp $(BUILD)/tend $(VG_DIR)/tend.bin && cp $(BUILD)/tendctl $(VG_DIR)/tendctl
 	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=%s/%%p.log %s "$$@"\n' \
-	  "$(CURDIR)/$(VG_DIR)/logs" "$(CURDIR)/$(BUILD)/tend" > $(VG_DIR)/tend && chmod +x $(VG_DIR)/tend
-	@ln -s "$(CURDIR)/$(BUILD)/tendctl" $(VG_DIR)/tendctl
+	  "$(CURDIR)/$(VG_DIR)/logs" "$(CURDIR)/$(VG_DIR)/tend.bin" > $(VG_DIR)/tend && chmod +x $(VG_DIR)/tend
 	@BUILD=$(VG_DIR) TEND_TEST_SLOWDOWN=$${TEND_TEST_SLOWDOWN:-6} PYTEST="$(PYTEST)" scripts/run-tests -m "not native"; rc=$$?; \
 	 found=$$(find $(VG_DIR)/logs -type f -size +0 | wc -l); \
 	 find $(VG_DIR)/logs -type f -size +0 -exec cat {} +; \
