@@ -208,6 +208,7 @@ command = sleep 1001
 directory = {later}
 priority = 2
 startsecs = 0.2
+startretries = 20
 """)])
     t.wait_line(r"user: chdir '.*later': No such file or directory")
     t.wait_line(r"user: running", timeout=10)

@@ -30,7 +30,12 @@ stdout_logfile_backups = 30
 startsecs = 0
 """)
     files = lambda: [log] + [tmp_path / f"out.log.{i}" for i in range(1, 31)]
-    text = lambda: "".join(f.read_text() for f in files() if f.exists())
+    def read(f):  # a file may be renamed between listing and reading: rotation goes on
+        try:
+            return f.read_text()
+        except FileNotFoundError:
+            return ""
+    text = lambda: "".join(read(f) for f in files())
     wait_for(lambda: "line 019999" in text(), timeout=30, what="every line written")
     lines = text().splitlines()
     numbers = sorted(int(re.match(r"w line (\d{6}) x{40}$", line).group(1)) for line in lines)
