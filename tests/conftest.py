@@ -47,6 +47,24 @@ def wait_for(cond, timeout=10.0, interval=0.02, what="condition"):
         time.sleep(interval)
 
 
+def wait_count(count, target, stall=30.0, what="events"):
+    """Polls count() until it reaches target. A long run is bound by progress, not by
+    a total: forks are ten times slower on some machines than on others, and what
+    these tests look for is tend going on. Fails when the count stands still for
+    stall seconds, and says how far it got."""
+    start = time.monotonic()
+    last, moved = count(), start
+    while last < target:
+        time.sleep(0.5)
+        now, n = time.monotonic(), count()
+        if n > last:
+            last, moved = n, now
+        elif now - moved > stall * SLOW:
+            raise AssertionError(f"{what}: stuck at {n} of {target} for {stall * SLOW:.0f}s, "
+                                 f"{now - start:.0f}s in")
+    return time.monotonic() - start
+
+
 def ephemeral_low():
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         return int(f.read().split()[0])

@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from conftest import ROOT, SANITIZED, SLOW, TEND, TENDCTL, Tend, proc_status, run, wait_for
+from conftest import (ROOT, SANITIZED, SLOW, TEND, TENDCTL, Tend, proc_status, run, wait_count,
+                      wait_for)
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
 
@@ -77,7 +78,7 @@ startretries = unlimited
     wait_for(lambda: restarts() >= 100, timeout=30, what="100 restarts")
     early = at_rest()
     assert ctl(sock, "start", "crash").returncode in (0, 1)  # it never gets ready: 1
-    wait_for(lambda: restarts() >= 10000, timeout=300, interval=0.5, what="10,000 restarts")
+    wait_count(restarts, 10000, what="restarts")
     late = at_rest()
     assert late[1] == early[1], (early, late)
     # kB: no growth beyond the allocator's slack
