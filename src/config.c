@@ -158,10 +158,14 @@ static int bad(struct loader *L, const struct ini_entry *e, const char *what)
 
 static int set_owner(struct loader *L, const struct ini_entry *e, const char *v, const char **out)
 {
-    const char *user = arena_strndup(L->a, v, strcspn(v, ":"));
+    size_t n = strcspn(v, ":");
+    const char *user = arena_strndup(L->a, v, n), *group = v[n] ? v + n + 1 : NULL;
     if (!getpwnam(user))
         diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line, "%s: user '%s' does not exist",
                  e->key, user);
+    if (group && !getgrnam(group))
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line, "%s: group '%s' does not exist",
+                 e->key, group);
     *out = v;
     return 0;
 }

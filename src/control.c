@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -410,6 +411,8 @@ static int bind_socket(const struct tend_cfg *t, uid_t uid, gid_t gid, char *err
     return fd;
 }
 
+/* socket_owner is USER or USER:GROUP (supervisord's chown); the group defaults to the
+ * user's own. One that does not exist was warned of at load: the socket stays tend's. */
 static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
 {
     *uid = (uid_t)-1;
@@ -417,11 +420,13 @@ static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
     if (!t->socket_owner)
         return;
     char user[256];
-    snprintf(user, sizeof(user), "%.*s", (int)strcspn(t->socket_owner, ":"), t->socket_owner);
+    size_t n = strcspn(t->socket_owner, ":");
+    snprintf(user, sizeof(user), "%.*s", (int)n, t->socket_owner);
     struct passwd *pw = getpwnam(user);
+    struct group *gr = t->socket_owner[n] ? getgrnam(t->socket_owner + n + 1) : NULL;
     if (pw) {
         *uid = pw->pw_uid;
-        *gid = pw->pw_gid;
+        *gid = gr ? gr->gr_gid : pw->pw_gid;
     }
 }
 

@@ -1,7 +1,9 @@
 """tendctl and the control socket, against tend as PID 1."""
+import grp
 import json
 import os
 import pathlib
+import pwd
 import shutil
 import tempfile
 import re
@@ -14,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, SLOW, TENDCTL, Tend, run, wait_for
+from conftest import ROOT, SLOW, TEND, TENDCTL, Tend, run, wait_for
 
 WORKER = os.path.join(ROOT, "examples", "worker.js")
 
@@ -270,6 +272,28 @@ def refused_for_nobody(tend_run, tmp_path):
              str(sock), "status"])
     assert r.returncode == 1 and "permission denied" in r.stderr
     assert ctl(sock, "status", "web").returncode in (0, 3)
+
+
+def test_socket_owner_user_and_group(tend_run, tmp_path):
+    shared = pathlib.Path(tempfile.mkdtemp(prefix="tend-owner-"))  # reachable by nobody
+    shared.chmod(0o755)
+    try:
+        owned_by_nobody(tend_run, shared)
+    finally:
+        shutil.rmtree(shared, ignore_errors=True)
+
+
+def owned_by_nobody(tend_run, tmp_path):
+    # the group is not nobody's own: the :group part is what sets it
+    t, sock, ini = start(tend_run, tmp_path, BASIC + "\n[unix_http_server]\nchown = nobody:daemon\n")
+    st = os.stat(sock)
+    assert (st.st_uid, st.st_gid) == (pwd.getpwnam("nobody").pw_uid, grp.getgrnam("daemon").gr_gid)
+    r = run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", TENDCTL, "-s",
+             str(sock), "status", "web"])
+    assert r.returncode in (0, 3) and "web" in r.stdout, r
+    ini.write_text(ini.read_text().replace("nobody:daemon", "nobody:no-such-group"))
+    r = run([TEND, "check", "-c", str(ini)])
+    assert "group 'no-such-group' does not exist" in r.stdout + r.stderr, r
 
 
 def test_reload_applies_only_the_difference(tend_run, tmp_path):
