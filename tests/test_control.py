@@ -257,13 +257,17 @@ def test_clients_that_never_finish_a_request_are_let_go(tend_run, tmp_path):
     assert ctl(sock, "status", "web").returncode == 0
 
 
-def test_a_connection_from_another_uid_is_refused(tend_run, tmp_path):
-    shared = pathlib.Path(tempfile.mkdtemp(prefix="tend-uid-"))  # reachable by nobody
+def in_a_directory_nobody_reaches(test, tend_run):
+    shared = pathlib.Path(tempfile.mkdtemp(prefix="tend-uid-"))  # tmp_path is root's alone
     shared.chmod(0o755)
     try:
-        refused_for_nobody(tend_run, shared)
+        test(tend_run, shared)
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def test_a_connection_from_another_uid_is_refused(tend_run):
+    in_a_directory_nobody_reaches(refused_for_nobody, tend_run)
 
 
 def refused_for_nobody(tend_run, tmp_path):
@@ -274,13 +278,8 @@ def refused_for_nobody(tend_run, tmp_path):
     assert ctl(sock, "status", "web").returncode in (0, 3)
 
 
-def test_socket_owner_user_and_group(tend_run, tmp_path):
-    shared = pathlib.Path(tempfile.mkdtemp(prefix="tend-owner-"))  # reachable by nobody
-    shared.chmod(0o755)
-    try:
-        owned_by_nobody(tend_run, shared)
-    finally:
-        shutil.rmtree(shared, ignore_errors=True)
+def test_socket_owner_user_and_group(tend_run):
+    in_a_directory_nobody_reaches(owned_by_nobody, tend_run)
 
 
 def owned_by_nobody(tend_run, tmp_path):
