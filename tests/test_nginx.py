@@ -125,6 +125,18 @@ def wrk(port, seconds, connections=16, extra=()):
                              f"http://127.0.0.1:{port}/"], stdout=subprocess.PIPE, text=True)
 
 
+def established(port):
+    """Established TCP connections on 127.0.0.1 whose local port is port."""
+    with open("/proc/net/tcp") as f:
+        rows = [line.split() for line in f.readlines()[1:]]
+    return sum(1 for r in rows if r[3] == "01" and int(r[1].split(":")[1], 16) == port)
+
+
+def under_load(s, port):
+    """Waits until wrk talks to nginx, and nginx to the worker on port."""
+    wait_for(lambda: established(s.listen) and established(port), what="the load running")
+
+
 def wrk_errors(out):
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -137,7 +149,7 @@ def test_kill_9_of_a_worker_under_load_loses_nothing(tend_run, tmp_path):
     s = Stack(tend_run, tmp_path)
     reloads = s.t.count(r"nginx: reloaded")
     load = wrk(s.listen, 6)
-    time.sleep(2)  # the load is running; now the crash, in the middle of it
+    under_load(s, s.base + 1)  # now the crash, in the middle of it
     victim = host_pid_of(s.t, s.base + 1)
     os.kill(victim, signal.SIGKILL)
     out = load.communicate(timeout=30)[0]
@@ -239,7 +251,7 @@ def test_rolling_restart_and_scaling_under_load(tend_run, tmp_path, keepalive, c
     s = Stack(tend_run, tmp_path)
     extra = [] if keepalive else ["-H", "Connection: close"]
     load = wrk(s.listen, 25, connections=8, extra=extra)
-    time.sleep(1)
+    under_load(s, s.base)
     r = s.ctl("restart", "--rolling", "web")
     assert r.returncode == 0, r.stderr
     assert r.stdout.count("restarted") == 4
