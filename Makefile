@@ -95,10 +95,12 @@ asan: deps
 # definite leak in any tend process (forked children up to their exec too) fails it.
 # Tests that measure tend's own process (memory, wake-ups) are left out (-m "not native").
 VG_DIR := build/valgrind
+# Each run of tend logs to a file of its own: as PID 1 of a namespace every tend is pid 1,
+# so valgrind's %p would have each overwrite the last one's report.
 check-valgrind: deps all
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
 	@cp $(BUILD)/tend $(VG_DIR)/tend.bin && cp $(BUILD)/tendctl $(VG_DIR)/tendctl
-	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=%s/%%p.log %s "$$@"\n' \
+	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$$(mktemp %s/XXXXXX.log) %s "$$@"\n' \
 	  "$(CURDIR)/$(VG_DIR)/logs" "$(CURDIR)/$(VG_DIR)/tend.bin" > $(VG_DIR)/tend && chmod +x $(VG_DIR)/tend
 	@BUILD=$(VG_DIR) TEND_TEST_SLOWDOWN=$${TEND_TEST_SLOWDOWN:-6} PYTEST="$(PYTEST)" scripts/run-tests -m "not native"; rc=$$?; \
 	 found=$$(find $(VG_DIR)/logs -type f -size +0 | wc -l); \

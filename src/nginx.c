@@ -50,6 +50,7 @@ struct nginx {
     struct supervisor *sup;
     const struct config *cfg;
     uv_timer_t coalesce, grace, poll;
+    int closing; /* timers whose close is pending: n is freed with the last */
     enum phase phase;
     bool pending;       /* a change arrived while busy, or is being coalesced */
     uint64_t first_change;
@@ -646,7 +647,7 @@ struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct co
 static void on_closed(uv_handle_t *h)
 {
     struct nginx *n = h->data;
-    if (h == (uv_handle_t *)&n->poll)
+    if (--n->closing == 0)
         free(n);
 }
 
@@ -665,7 +666,9 @@ void nginx_free(struct nginx *n)
     clear(&n->in);
     clear(&n->cand_in);
     clear(&n->draining);
-    uv_close((uv_handle_t *)&n->coalesce, NULL);
-    uv_close((uv_handle_t *)&n->grace, NULL);
-    uv_close((uv_handle_t *)&n->poll, on_closed); /* closed last: n goes with it */
+    /* libuv runs close callbacks in no promised order (1.44: the last closed first) */
+    n->closing = 3;
+    uv_close((uv_handle_t *)&n->coalesce, on_closed);
+    uv_close((uv_handle_t *)&n->grace, on_closed);
+    uv_close((uv_handle_t *)&n->poll, on_closed);
 }
