@@ -20,15 +20,19 @@
 
 extern char **environ;
 
+/* Each word quoted as shellwords_split reads it back, whatever its length (a quoted
+ * word takes at most 4 bytes per byte, and its quotes). */
 static void print_argv(char *const *argv)
 {
-    char buf[8192] = "";
     for (int i = 0; argv[i]; i++) {
-        if (i)
-            strncat(buf, " ", sizeof(buf) - strlen(buf) - 1);
-        shellwords_quote(argv[i], buf, sizeof(buf));
+        size_t len = 4 * strlen(argv[i]) + 3;
+        char *word = calloc(1, len);
+        if (!word)
+            return;
+        shellwords_quote(argv[i], word, len);
+        printf("%s%s", i ? " " : "", word);
+        free(word);
     }
-    fputs(buf, stdout);
 }
 
 static void print_process(const struct program_cfg *p, const struct proc_cfg *proc, int width)
@@ -63,15 +67,23 @@ static void print_table(const struct config *c)
 /* The nginx config for c with every worker ready. */
 static char *render(const struct config *c)
 {
-    struct nginx_pool pools[64];
-    int ports[4096], used = 0, n = c->nginx->nroutes < 64 ? c->nginx->nroutes : 64;
-    for (int r = 0; r < n; r++) {
+    int n = c->nginx->nroutes, total = 0, used = 0;
+    for (int r = 0; r < n; r++)
+        total += config_program(c, c->nginx->routes[r].program)->nprocs;
+    struct nginx_pool *pools = calloc((size_t)n + 1, sizeof(*pools));
+    int *ports = calloc((size_t)total + 1, sizeof(*ports));
+    char *text = NULL;
+    for (int r = 0; pools && ports && r < n; r++) {
         const struct program_cfg *p = config_program(c, c->nginx->routes[r].program);
         pools[r] = (struct nginx_pool){.program = p->name, .ports = ports + used};
-        for (int i = 0; i < p->nprocs && used < 4096; i++, used++, pools[r].nports++)
+        for (int i = 0; i < p->nprocs; i++, used++, pools[r].nports++)
             ports[used] = p->procs[i].port;
     }
-    return nginx_conf_render(c, pools, n);
+    if (pools && ports)
+        text = nginx_conf_render(c, pools, n);
+    free(pools);
+    free(ports);
+    return text;
 }
 
 static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)

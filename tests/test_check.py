@@ -86,6 +86,18 @@ def test_table_shows_expanded_processes(tmp_path):
     assert "cron" in r.stdout and "'echo hi; sleep 1'" in r.stdout
 
 
+def test_nothing_is_cut_short(tmp_path):
+    long_word = "x" * 10000
+    cfg = tmp_path / "tend.ini"
+    cfg.write_text(f"[program:web]\ncommand = /bin/echo '{long_word}' \"it's\"\nport = 20000\n"
+                   "numprocs = 5000\n[nginx]\nupstream = web\nlisten = 127.0.0.1:8080\n")
+    r = tend_check(cfg)
+    assert r.returncode == 0, r.stderr
+    assert f"/bin/echo {long_word} 'it'\\''s'" in r.stdout.splitlines()[1]
+    servers = re.findall(r"server 127\.0\.0\.1:(\d+)", r.stdout)
+    assert [int(p) for p in servers] == list(range(20000, 25000))
+
+
 def test_unknown_key_and_strict(tmp_path):
     cfg = tmp_path / "x.ini"
     cfg.write_text("[program:a]\ncommand=/bin/true\nauto_start=false\n")
