@@ -29,6 +29,8 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status);
  * call cb once nginx's old workers (which may still use them) have exited. */
 void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
                  void *ctx);
+/* Whether p is a worker nginx routes to, with nginx running: one to drain first. */
+bool nginx_routes_to(const struct nginx *n, const struct proc *p);
 /* Forgets the drains asked for with ctx, without calling them (their asker left). */
 void nginx_cancel_drains(struct nginx *n, void *ctx);
 /* Ends a drain: the processes may be added again once ready. */

@@ -58,9 +58,14 @@ int supervisor_numprocs(const struct supervisor *s, const char *program);
 struct reload_summary {
     int added, removed, restarted, unchanged;
 };
+/* Asked of each running process a reload would restart or remove: true takes the
+ * change over (it restarts or removes p later, itself), false lets it happen now. */
+typedef bool supervisor_hold_cb(void *ctx, struct proc *p, bool removing);
 /* Applies a new config: new processes start, removed ones stop and go, changed
- * ones restart, unchanged ones are not touched. The supervisor owns next. */
-void supervisor_reload(struct supervisor *s, struct config *next, struct reload_summary *sum);
+ * ones restart (under the new config from their next start), unchanged ones are
+ * not touched. The supervisor owns next. hold may be NULL. */
+void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
+                       void *ctx, struct reload_summary *sum);
 
 /* Reading the table (status, nginx, tendctl). */
 int supervisor_count(const struct supervisor *s);

@@ -13,6 +13,7 @@
 #include "childio.h"
 #include "control_int.h"
 #include "json.h"
+#include "rollout.h"
 #include "strconv.h"
 #include "version.h"
 
@@ -340,17 +341,13 @@ static int drainable(struct request *r, struct proc **procs, int n, char **out)
 {
     const struct control_env *e = control_env(r->ctl);
     const struct config *c = supervisor_config(e->sup);
-    struct proc *master = c->nginx ? supervisor_find(e->sup, c->nginx->program) : NULL;
     int count = 0;
-    if (!e->nginx || !master || proc_state(master) != PROC_RUNNING)
-        return 0;
     for (int i = 0; i < n; i++)
-        if (procs[i] == master)
+        if (c->nginx && !strcmp(proc_program(procs[i])->name, c->nginx->program))
             return 0;
     for (int i = 0; i < n; i++)
-        for (int k = 0; k < c->nginx->nroutes; k++)
-            if (!strcmp(c->nginx->routes[k].program, proc_program(procs[i])->name))
-                out[count++] = (char *)proc_name(procs[i]);
+        if (nginx_routes_to(e->nginx, procs[i]))
+            out[count++] = (char *)proc_name(procs[i]);
     return count;
 }
 
@@ -444,98 +441,37 @@ static void cmd_stop(struct request *r)
 
 /* ---- restart --rolling ---- */
 
-struct rolling {
-    char **names;
-    int n, at;
-    int since;
-    bool draining;
-};
-
-static void rolling_free(struct rolling *rl)
-{
-    for (int i = 0; i < rl->n; i++)
-        free(rl->names[i]);
-    free(rl->names);
-    free(rl);
-}
-
-static void rolling_next(struct request *r);
-
-static void rolling_drained(void *ctx, int err)
+static void rolling_step(void *ctx, const char *name, enum rollout_outcome o, const struct proc *p)
 {
     struct request *r = ctx;
-    struct rolling *rl = r->pending.state;
-    (void)err; /* a failed reload still leaves nginx its retries: go on */
-    if (!rl)
-        return;
-    struct supervisor *sup = control_env(r->ctl)->sup;
-    struct proc *p = supervisor_find(sup, rl->names[rl->at]);
-    rl->draining = false;
-    if (p) {
-        rl->since = proc_spawns(p);
-        supervisor_restart(sup, p);
-    }
-    commands_progress(r->ctl);
+    if (o == ROLLOUT_RESTARTED)
+        reply(r, 'o', "%s: restarted\n", name);
+    else if (o == ROLLOUT_SKIPPED)
+        reply(r, 'o', "%s: stopped or removed meanwhile: left as it is\n", name);
+    else if (o == ROLLOUT_FAILED)
+        reply(r, 'e', "%s: not ready after the restart (%s%s%s): rolling restart stopped\n", name,
+              proc_state_name(proc_state(p)), *proc_error(p) ? ": " : "", proc_error(p));
 }
+
+static void rolling_done(void *ctx, bool ok, int left)
+{
+    struct request *r = ctx;
+    (void)left;
+    rollout_free(r->pending.state);
+    r->pending.state = NULL;
+    reply_end(r, ok ? PROTO_OK : PROTO_FAILED);
+}
+
+static const struct rollout_hooks rolling_hooks = {rolling_step, rolling_done};
 
 static void rolling_progress(struct request *r)
 {
-    struct rolling *rl = r->pending.state;
-    if (!rl || rl->draining || rl->at >= rl->n)
-        return;
-    const struct control_env *e = control_env(r->ctl);
-    struct proc *p = supervisor_find(e->sup, rl->names[rl->at]);
-    enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
-    if (p && st == PROC_RUNNING && proc_spawns(p) > rl->since) {
-        const char *name = rl->names[rl->at];
-        reply(r, 'o', "%s: restarted\n", name);
-        if (e->nginx)
-            nginx_undrain(e->nginx, &name, 1);
-        rl->at++;
-        return rolling_next(r);
-    }
-    if (!p || (proc_spawns(p) > rl->since && st != PROC_STARTING && st != PROC_RUNNING)) {
-        const char *name = rl->names[rl->at];
-        reply(r, 'e', "%s: not ready after the restart (%s%s%s): rolling restart stopped\n", name,
-              proc_state_name(st), p && *proc_error(p) ? ": " : "", p ? proc_error(p) : "");
-        if (e->nginx)
-            nginx_undrain(e->nginx, &name, 1);
-        rolling_free(rl);
-        r->pending.state = NULL;
-        reply_end(r, PROTO_FAILED);
-    }
-}
-
-static void rolling_next(struct request *r)
-{
-    struct rolling *rl = r->pending.state;
-    const struct control_env *e = control_env(r->ctl);
-    if (rl->at >= rl->n) {
-        rolling_free(rl);
-        r->pending.state = NULL;
-        return reply_end(r, PROTO_OK);
-    }
-    char *name = rl->names[rl->at], *routed[1];
-    struct proc *p = supervisor_find(e->sup, name);
-    rl->since = p ? proc_spawns(p) : 0;
-    rl->draining = true;
-    if (p && drainable(r, &p, 1, routed) == 1)
-        nginx_drain(e->nginx, (const char *const *)routed, 1, rolling_drained, r);
-    else
-        rolling_drained(r, 0);
+    rollout_progress(r->pending.state);
 }
 
 static void rolling_cancel(struct request *r)
 {
-    struct rolling *rl = r->pending.state;
-    if (control_env(r->ctl)->nginx)
-        nginx_cancel_drains(control_env(r->ctl)->nginx, r);
-    if (rl) {
-        const char *name = rl->at < rl->n ? rl->names[rl->at] : NULL;
-        if (name && control_env(r->ctl)->nginx)
-            nginx_undrain(control_env(r->ctl)->nginx, &name, 1);
-        rolling_free(rl);
-    }
+    rollout_free(r->pending.state);
     r->pending.state = NULL;
 }
 
@@ -547,17 +483,18 @@ static void cmd_rolling(struct request *r)
     struct proc **procs = targets(r, r->argv + 2, 1, &count);
     if (!procs)
         return;
-    struct rolling *rl = calloc(1, sizeof(*rl));
-    if (!rl || !(rl->names = calloc((size_t)count + 1, sizeof(char *)))) {
-        free(rl);
-        free(procs);
-        return reply_end(r, PROTO_FAILED);
-    }
-    for (int i = 0; i < count; i++)
-        rl->names[rl->n++] = strdup(proc_name(procs[i]));
+    const struct control_env *e = control_env(r->ctl);
+    struct rollout *ro = rollout_new(e->sup, &e->nginx, &rolling_hooks, r);
+    for (int i = 0; ro && i < count; i++)
+        if (rollout_add(ro, proc_name(procs[i]), false) < 0) {
+            rollout_free(ro);
+            ro = NULL;
+        }
     free(procs);
-    request_wait(r, (struct pending){rolling_progress, rolling_cancel, rl});
-    rolling_next(r);
+    if (!ro)
+        return reply_end(r, PROTO_FAILED);
+    request_wait(r, (struct pending){rolling_progress, rolling_cancel, ro});
+    rollout_start(ro);
 }
 
 static void cmd_restart(struct request *r)

@@ -561,6 +561,17 @@ void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_dra
     request(n);
 }
 
+bool nginx_routes_to(const struct nginx *n, const struct proc *p)
+{
+    const struct proc *m = n ? master(n) : NULL;
+    if (!m || m == p || proc_state(m) != PROC_RUNNING)
+        return false;
+    for (int k = 0; k < n->cfg->nginx->nroutes; k++)
+        if (!strcmp(n->cfg->nginx->routes[k].program, proc_program(p)->name))
+            return true;
+    return false;
+}
+
 void nginx_cancel_drains(struct nginx *n, void *ctx)
 {
     for (struct drain **p = &n->drains; *p;) {

@@ -20,6 +20,7 @@
 #include "output.h"
 #include "pid1.h"
 #include "reaper.h"
+#include "rollout.h"
 #include "signals.h"
 #include "supervisor.h"
 #include "watch.h"
@@ -45,6 +46,7 @@ struct run {
     const struct config *cfg; /* the current one; the supervisor owns it */
     struct supervisor *sup;
     struct nginx *nginx; /* with an [nginx] section */
+    struct rollout *rollout; /* a reload's changes to the workers nginx routes to */
     struct control *control;
     struct signals *signals;
     struct output *out, *err;
@@ -101,6 +103,8 @@ static void finish(struct run *r)
     signals_stop(r->signals);
     control_stop(r->control); /* first: its requests may hold nginx drains */
     r->control = NULL;
+    rollout_free(r->rollout);
+    r->rollout = NULL;
     nginx_free(r->nginx);
     r->nginx = NULL;
     supervisor_free(r->sup);
@@ -156,6 +160,8 @@ static void begin_shutdown(struct run *r, int status)
         return;
     r->phase = PHASE_STOPPING;
     r->status = status;
+    rollout_free(r->rollout); /* everything stops now: no more turns */
+    r->rollout = NULL;
     log_info("shutting down");
     notify_stopping();
     uv_timer_start(&r->deadline, on_shutdown_timeout, r->cfg->tend.shutdown_timeout_ms, 0);
@@ -275,6 +281,34 @@ static void follow_nginx(struct run *r, const struct config *next)
     control_set_nginx(r->control, r->nginx);
 }
 
+/* A running worker nginx routes to is not restarted or removed by the reload at
+ * once: the rollout takes it, one at a time, through nginx. */
+static bool hold(void *ctx, struct proc *p, bool removing)
+{
+    struct run *r = ctx;
+    return r->rollout && nginx_routes_to(r->nginx, p) &&
+           rollout_add(r->rollout, proc_name(p), removing) == 0;
+}
+
+static void rolled(void *ctx, const char *name, enum rollout_outcome o, const struct proc *p)
+{
+    (void)ctx;
+    if (o == ROLLOUT_RESTARTED)
+        log_info("%s: ready under the new config", name);
+    else if (o == ROLLOUT_FAILED)
+        log_error("%s: not ready under the new config (%s%s%s)", name,
+                  proc_state_name(proc_state(p)), *proc_error(p) ? ": " : "", proc_error(p));
+}
+
+static void rolled_out(void *ctx, bool ok, int left)
+{
+    (void)ctx;
+    if (!ok && left)
+        log_warn("reload: %d more processes keep their old config until restarted", left);
+}
+
+static const struct rollout_hooks reload_rollout = {rolled, rolled_out};
+
 static int reload(void *ctx, char *msg, size_t len)
 {
     struct run *r = ctx;
@@ -302,7 +336,8 @@ static int reload(void *ctx, char *msg, size_t len)
     r->cfg = next;
     apply_settings(r, next);
     follow_nginx(r, next);
-    supervisor_reload(r->sup, next, &sum);
+    supervisor_reload(r->sup, next, hold, r, &sum);
+    rollout_start(r->rollout);
     start_watching(r);
     snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
              sum.added, sum.removed, sum.restarted, sum.unchanged);
@@ -343,6 +378,7 @@ static void on_change(void *ctx, struct proc *p, enum proc_state old)
     struct run *r = ctx;
     (void)p, (void)old;
     control_changed(r->control);
+    rollout_progress(r->rollout);
     tell_systemd(r);
 }
 
@@ -493,6 +529,8 @@ static int setup(struct run *r)
     if (!r->control)
         log_error("control: %s: tendctl cannot reach this tend", why);
     control_set_nginx(r->control, r->nginx);
+    if (!(r->rollout = rollout_new(r->sup, &r->nginx, &reload_rollout, r)))
+        return -ENOMEM;
     supervisor_observe(r->sup, on_change, r);
     uint64_t wd = notify_watchdog_ms();
     if (wd) /* systemd asked: this is the one periodic wake-up tend has */

@@ -82,10 +82,13 @@ void supervisor_restart(struct supervisor *s, struct proc *p)
     p->wanted_up = true;
     p->failed_starts = 0;
     backoff_reset(&p->backoff);
-    if (p->state == PROC_RUNNING || p->state == PROC_STARTING)
+    if (p->state == PROC_RUNNING || p->state == PROC_STARTING) {
         supervisor_event(p, EV_STOP); /* STOPPING, then started again as it is wanted up */
-    else
-        supervisor_want_up(s, p);
+        return;
+    }
+    if (p->pending.prog && (proc_state_is_down(p->state) || p->state == PROC_BACKOFF))
+        supervisor_swap_pending(p, false); /* no process: a reload's config from this start */
+    supervisor_want_up(s, p);
 }
 
 void supervisor_remove(struct supervisor *s, struct proc *p)
@@ -207,9 +210,19 @@ static void retarget(struct proc *p, struct snapshot *snap, const struct program
 
 /* Same process under the new config: in place when nothing that shapes the
  * running process changed, else a restart (or, if it is down, just the swap). */
+struct hold {
+    supervisor_hold_cb *cb;
+    void *ctx;
+};
+
+static bool held(const struct hold *h, struct proc *p, bool removing)
+{
+    return h->cb && p->state == PROC_RUNNING && h->cb(h->ctx, p, removing);
+}
+
 static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
                    const struct program_cfg *g, const struct proc_cfg *c,
-                   struct reload_summary *sum)
+                   const struct hold *h, struct reload_summary *sum)
 {
     bool changed = config_process_changed(p->prog, p->cfg, g, c);
     retarget(p, snap, g, c);
@@ -228,12 +241,18 @@ static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
             supervisor_want_up(s, p);
         return;
     }
+    if (held(h, p, false)) {
+        log_info("%s: config changed: restarting in turn", c->name);
+        return;
+    }
     log_info("%s: config changed: restarting", c->name);
     supervisor_restart(s, p); /* swapped to the new config when it is down */
 }
 
-void supervisor_reload(struct supervisor *s, struct config *next, struct reload_summary *sum)
+void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
+                       void *ctx, struct reload_summary *sum)
 {
+    const struct hold h = {hold, ctx};
     struct snapshot *snap = calloc(1, sizeof(*snap));
     *sum = (struct reload_summary){0};
     if (!snap) {
@@ -252,10 +271,14 @@ void supervisor_reload(struct supervisor *s, struct config *next, struct reload_
         const struct program_cfg *g;
         const struct proc_cfg *c = find_in(next, p->cfg->name, &g);
         if (c) {
-            update(s, p, snap, g, c, sum);
+            update(s, p, snap, g, c, &h, sum);
         } else if (!p->removing) {
-            log_info("%s: gone from the config: stopping", p->cfg->name);
             sum->removed++;
+            if (held(&h, p, true)) {
+                log_info("%s: gone from the config: stopping in turn", p->cfg->name);
+                continue;
+            }
+            log_info("%s: gone from the config: stopping", p->cfg->name);
             supervisor_remove(s, p);
         }
     }

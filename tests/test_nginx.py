@@ -273,6 +273,74 @@ def test_rolling_restart_and_scaling_under_load(tend_run, tmp_path, keepalive, c
         assert sock == 0, out
 
 
+def generation(port):
+    """GEN= in the environment of the worker on port."""
+    with open(f"/proc/{host_pid_of(None, port)}/environ", "rb") as f:
+        env = dict(v.split(b"=", 1) for v in f.read().split(b"\0") if b"=" in v)
+    return env.get(b"GEN", b"").decode()
+
+
+def test_a_reload_restarts_changed_workers_one_at_a_time_under_load(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path, worker_extra="environment = GEN=1")
+    load = wrk(s.listen, 20, connections=8, extra=["-H", "Connection: close"])
+    under_load(s, s.base)
+    start = len(s.t.lines)
+    s.ini.write_text(s.ini.read_text().replace("GEN=1", "GEN=2"))
+    r = s.ctl("reload")
+    assert r.returncode == 0 and "4 restarted" in r.stdout, r.stdout + r.stderr
+    for i in range(4):
+        s.t.wait_line(rf"web_0{i}: ready under the new config", timeout=30, start=start)
+    assert [generation(s.base + i) for i in range(4)] == ["2"] * 4
+    # one at a time: each is ready again before the next one is told to stop
+    steps = [m.group(1) for line in s.t.lines[start:]
+             if (m := re.search(r"(closing on SIGTERM|ready under the new config)", line))]
+    assert steps == ["closing on SIGTERM", "ready under the new config"] * 4, steps
+    out = load.communicate(timeout=60)[0]
+    non2xx, sock, requests = wrk_errors(out)
+    assert requests > 1000 and (non2xx, sock) == (0, 0), out
+
+
+def test_a_reload_that_breaks_workers_takes_down_only_the_first(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path, worker_extra="environment = GEN=1")
+    old = {i: host_pid_of(s.t, s.base + i) for i in range(4)}
+    s.flag.write_text("")  # what the new config starts exits at once
+    load = wrk(s.listen, 8, connections=8, extra=["-H", "Connection: close"])
+    under_load(s, s.base)
+    s.ini.write_text(s.ini.read_text().replace("GEN=1", "GEN=2"))
+    assert s.ctl("reload").returncode == 0
+    s.t.wait_line(r"web_00: not ready under the new config \((BACKOFF|FATAL)", timeout=30)
+    s.t.wait_line(r"reload: 3 more processes keep their old config until restarted")
+    assert {i: host_pid_of(s.t, s.base + i) for i in range(1, 4)} == {i: old[i] for i in range(1, 4)}
+    assert [generation(s.base + i) for i in range(1, 4)] == ["1"] * 3
+    out = load.communicate(timeout=60)[0]
+    non2xx, sock, requests = wrk_errors(out)
+    assert requests > 1000 and (non2xx, sock) == (0, 0), out
+    os.unlink(s.flag)  # fixed: a restart takes the config the reload gave
+    assert s.ctl("restart", "--rolling", "web").returncode == 0
+    assert [generation(s.base + i) for i in range(4)] == ["2"] * 4
+
+
+def test_a_reload_with_fewer_workers_drains_them_first(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    load = wrk(s.listen, 10, connections=8, extra=["-H", "Connection: close"])
+    under_load(s, s.base + 3)
+    start = len(s.t.lines)
+    s.ini.write_text(s.ini.read_text().replace("numprocs = 4", "numprocs = 2"))
+    r = s.ctl("reload")
+    assert r.returncode == 0 and "2 removed" in r.stdout, r.stdout + r.stderr
+    wait_for(lambda: s.ports_in_file() == [s.base, s.base + 1], timeout=20, what="two in the file")
+    wait_for(lambda: not host_pid_of(s.t, s.base + 2) and not host_pid_of(s.t, s.base + 3),
+             timeout=20, what="web_02 and web_03 stopped")
+    # each left nginx's upstream before it was told to stop
+    lines = s.t.lines[start:]
+    for name in ("web_02", "web_03"):
+        stop = next(i for i, line in enumerate(lines) if f"{name} closing on SIGTERM" in line)
+        assert any("nginx: reloaded" in line for line in lines[:stop]), lines[:stop]
+    out = load.communicate(timeout=60)[0]
+    non2xx, sock, requests = wrk_errors(out)
+    assert requests > 1000 and (non2xx, sock) == (0, 0), out
+
+
 def test_the_image_layout_runs_as_a_non_root_init(tmp_path):
     """Dockerfile.example's layout: make install, examples/docker.ini, a non-root user,
     tend as PID 1 (no Docker engine here: unshare plays the runtime)."""
