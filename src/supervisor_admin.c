@@ -208,18 +208,19 @@ static void retarget(struct proc *p, struct snapshot *snap, const struct program
     snap->refs++;
 }
 
-/* Same process under the new config: in place when nothing that shapes the
- * running process changed, else a restart (or, if it is down, just the swap). */
 struct hold {
     supervisor_hold_cb *cb;
     void *ctx;
 };
 
+/* Whether the reload's caller takes this restart or removal over. */
 static bool held(const struct hold *h, struct proc *p, bool removing)
 {
     return h->cb && p->state == PROC_RUNNING && h->cb(h->ctx, p, removing);
 }
 
+/* Same process under the new config: in place when nothing that shapes the
+ * running process changed, else a restart (or, if it is down, just the swap). */
 static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
                    const struct program_cfg *g, const struct proc_cfg *c,
                    const struct hold *h, struct reload_summary *sum)

@@ -338,7 +338,7 @@ startsecs = 0
 
 
 @pytest.mark.native
-def test_ten_thousand_exec_failures_do_not_hang_tend(tend_run, tmp_path):
+def test_ten_thousand_exec_failures_do_not_hang_tend(tend_run, tmp_path, capsys):
     bad = tmp_path / "bad-interpreter"
     bad.write_text("#!/nonexistent/interpreter\n")
     bad.chmod(0o755)
@@ -353,7 +353,8 @@ startretries = unlimited
 """)])
     many = 1000 if SANITIZED else 10000  # an ASan fork copies its shadow maps: slow
     took = wait_count(lambda: t.count(r"broken: exec '"), many, what="exec failures")
-    print(f"\n[exec failures] {many} in {took:.1f}s")
+    with capsys.disabled():
+        print(f"\n[exec failures] {many} in {took:.1f}s")
     # in the middle of the storm, the control socket still answers, with the reason
     r = run([TENDCTL, "-s", str(sock), "status", "broken"])
     assert "No such file or directory" in r.stdout, r
