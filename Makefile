@@ -25,13 +25,13 @@ LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
 LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
-           src/expand.c src/envlist.c src/inifile.c src/config.c src/config_program.c \
-           src/config_nginx.c src/check.c src/signals.c src/reaper.c src/pid1.c src/spawn.c \
-           src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c src/output.c \
-           src/logfile.c src/childio.c src/readiness.c src/supervisor.c src/nginx_conf.c \
-           src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c src/control.c src/commands.c \
-           src/textfile.c src/procfile.c src/dotenv.c src/watch.c src/notify.c src/run.c \
-           src/dev.c
+           src/expand.c src/envlist.c src/cpus.c src/inifile.c src/config.c \
+           src/config_program.c src/config_nginx.c src/check.c src/signals.c src/reaper.c \
+           src/pid1.c src/spawn.c src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c \
+           src/output.c src/logfile.c src/childio.c src/readiness.c src/supervisor.c \
+           src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c \
+           src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
+           src/notify.c src/run.c src/dev.c
 TEND_SRC := src/main.c
 CTL_SRC  := src/ctl.c src/proto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

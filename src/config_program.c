@@ -4,7 +4,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
-#include <sched.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "config_int.h"
+#include "cpus.h"
 #include "envlist.h"
 #include "shellwords.h"
 #include "strconv.h"
@@ -99,33 +99,6 @@ static int error_at(struct loader *L, const struct ini_entry *e, const char *msg
 
 /* ---- numprocs, numprocs_start and port: read before anything can refer to them ---- */
 
-/* One process per usable CPU: the cgroup v2 quota when there is one, else the
- * CPUs this process may run on. */
-static int usable_cpus(void)
-{
-    cpu_set_t set;
-    int n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
-    char path[PATH_MAX] = "/sys/fs/cgroup", line[256], quota[32];
-    FILE *f = fopen("/proc/self/cgroup", "re");
-    while (f && fgets(line, sizeof(line), f))
-        if (!strncmp(line, "0::", 3))
-            snprintf(path, sizeof(path), "/sys/fs/cgroup%.*s/cpu.max",
-                     (int)strcspn(line + 3, "\n"), line + 3);
-    if (f)
-        fclose(f);
-    unsigned long long max, period;
-    f = fopen(path, "re");
-    if (f && fscanf(f, "%31s %llu", quota, &period) == 2 && sscanf(quota, "%llu", &max) == 1 &&
-        period > 0) {
-        int q = (int)((max + period - 1) / period);
-        if (q > 0 && q < n)
-            n = q;
-    }
-    if (f)
-        fclose(f);
-    return n > 0 ? n : 1;
-}
-
 static int early_key(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
                      const struct expand_var *vars, int nvars)
 {
@@ -137,7 +110,7 @@ static int early_key(struct loader *L, struct program_cfg *p, const struct ini_e
     if (problem) /* keep the default: the program will not run anyway */
         return p->problem = problem, 0;
     if (!strcmp(e->key, "numprocs") && !strcmp(v, "auto"))
-        return p->numprocs = usable_cpus(), 0;
+        return p->numprocs = cpus_usable(), 0;
     if (!strcmp(e->key, "numprocs")) {
         if (strconv_long(v, 1, MAX_NUMPROCS, &n) < 0)
             return error_at(L, e, "expected 'auto' or a number from 1 to 100000, not", v);

@@ -98,6 +98,42 @@ def test_nothing_is_cut_short(tmp_path):
     assert [int(p) for p in servers] == list(range(20000, 25000))
 
 
+def auto_count(cfg, *wrap):
+    r = run([*wrap, TEND, "check", "-c", str(cfg)])
+    assert r.returncode == 0, r.stderr
+    return len(re.findall(r"^web(_\d\d)? ", r.stdout, re.M))
+
+
+V1_CPU = "/sys/fs/cgroup/cpu"
+
+
+def test_numprocs_auto_follows_affinity(tmp_path):
+    cfg = tmp_path / "tend.ini"
+    cfg.write_text("[program:web]\ncommand = sleep 1\nnumprocs = auto\n")
+    assert 1 <= auto_count(cfg) <= len(os.sched_getaffinity(0))
+    assert auto_count(cfg, "taskset", "-c", "0") == 1
+
+
+@pytest.mark.skipif(not os.access(os.path.join(V1_CPU, "cpu.cfs_quota_us"), os.W_OK),
+                    reason="no writable cgroup v1 cpu controller here")
+def test_numprocs_auto_follows_a_parent_cgroups_quota(tmp_path):
+    cfg = tmp_path / "tend.ini"
+    cfg.write_text("[program:web]\ncommand = sleep 1\nnumprocs = auto\n")
+    outer = os.path.join(V1_CPU, f"tend-test-{os.getpid()}")
+    inner = os.path.join(outer, "inner")
+    os.makedirs(inner)
+    try:
+        for quota, want in (("150000", 2), ("100000", 1)):  # 1.5 CPUs: 2 processes
+            with open(os.path.join(outer, "cpu.cfs_quota_us"), "w") as f:
+                f.write(quota)
+            # the quota is on the parent, the process in the child
+            n = auto_count(cfg, "sh", "-c", f'echo $$ > {inner}/cgroup.procs && exec "$@"', "sh")
+            assert n == min(want, len(os.sched_getaffinity(0))), (quota, n)
+    finally:
+        os.rmdir(inner)
+        os.rmdir(outer)
+
+
 def test_unknown_key_and_strict(tmp_path):
     cfg = tmp_path / "x.ini"
     cfg.write_text("[program:a]\ncommand=/bin/true\nauto_start=false\n")
