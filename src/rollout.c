@@ -58,8 +58,8 @@ static void forget(struct rollout *ro)
     ro->phase = IDLE;
 }
 
-/* The one in hand is done with: the hook hears of it; the rollout may be freed
- * from here on, so this is the last thing any caller does. */
+/* The end of what was queued: the hook hears of it and may free the rollout, so
+ * this is the last thing any caller does. */
 static void finish(struct rollout *ro, bool ok)
 {
     int left = ok ? 0 : ro->n - ro->at - 1;
