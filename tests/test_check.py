@@ -121,7 +121,10 @@ def test_numprocs_auto_follows_a_parent_cgroups_quota(tmp_path):
     cfg.write_text("[program:web]\ncommand = sleep 1\nnumprocs = auto\n")
     outer = os.path.join(V1_CPU, f"tend-test-{os.getpid()}")
     inner = os.path.join(outer, "inner")
-    os.makedirs(inner)
+    try:
+        os.makedirs(inner)
+    except OSError as e:
+        pytest.skip(f"cannot make a cgroup here: {e}")
     try:
         for quota, want in (("150000", 2), ("100000", 1)):  # 1.5 CPUs: 2 processes
             with open(os.path.join(outer, "cpu.cfs_quota_us"), "w") as f:
