@@ -549,14 +549,16 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
 
 /* ---- reconciling wanted and actual states ---- */
 
-/* A dependency is met once each of its processes is RUNNING, stopped on purpose or
- * given up (FATAL): waiting for one that will not come would hold its dependents
- * back for good (nginx, with one worker FATAL, still serves the others). */
+/* A dependency is met once each of its processes is RUNNING, stopped on purpose, or
+ * has failed a start (BACKOFF, FATAL), as a systemd start job ends either way: waiting
+ * for one that may never come (startretries = unlimited) would hold its dependents
+ * back for good (nginx, with one worker crash-looping, still serves the others). */
 static bool program_ready(const struct supervisor *s, const struct program_cfg *g)
 {
     for (int i = 0; i < s->nprocs; i++) {
         const struct proc *p = s->procs[i];
-        if (p->prog == g && p->wanted_up && p->state != PROC_RUNNING && p->state != PROC_FATAL)
+        if (p->prog == g && p->wanted_up && p->state != PROC_RUNNING &&
+            p->state != PROC_BACKOFF && p->state != PROC_FATAL)
             return false;
     }
     return true;

@@ -235,6 +235,28 @@ http {{
     assert {served_by(s.listen) for _ in range(30)} >= {"web_00", "web_01", "web_02"}
 
 
+def test_nginx_starts_beside_a_worker_that_never_comes_up(tend_run, tmp_path):
+    base, listen = free_ports(2), free_ports(1)
+    ini = tmp_path / "tend.ini"
+    ini.write_text(f"""
+[program:web]
+command = /bin/sh -c 'test %(process_num)d = 1 && exit 1; exec node {WORKER}'
+numprocs = 2
+port = {base}
+ready = http:/health
+startretries = unlimited
+[nginx]
+upstream = web
+listen = 127.0.0.1:{listen}
+config = {tmp_path}/run/nginx.conf
+access_log = off
+""")
+    t = tend_run(["-c", str(ini)])
+    t.wait_line(r"nginx: running", timeout=20)  # web_01 retries for good; web_00 serves
+    wait_for(lambda: {served_by(listen) for _ in range(10)} == {"web_00"}, what="web_00 served")
+    assert t.count(r"web_01: restarting in") >= 1 and not t.count(r"web_01: gave up")
+
+
 def test_sigterm_stops_nginx_first_then_the_workers(tend_run, tmp_path):
     s = Stack(tend_run, tmp_path)
     s.t.signal(signal.SIGTERM)
