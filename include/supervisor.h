@@ -57,6 +57,7 @@ int supervisor_numprocs(const struct supervisor *s, const char *program);
 
 struct reload_summary {
     int added, removed, restarted, unchanged;
+    int held; /* of the removed and restarted: taken over by hold */
 };
 /* Asked of each running process a reload would restart or remove: true takes the
  * change over (it restarts or removes p later, itself), false lets it happen now. */

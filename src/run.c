@@ -339,8 +339,10 @@ static int reload(void *ctx, char *msg, size_t len)
     supervisor_reload(r->sup, next, hold, r, &sum);
     rollout_start(r->rollout);
     start_watching(r);
-    snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged", r->path,
-             sum.added, sum.removed, sum.restarted, sum.unchanged);
+    int n = snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged",
+                     r->path, sum.added, sum.removed, sum.restarted, sum.unchanged);
+    if (sum.held && n > 0 && (size_t)n < len)
+        snprintf(msg + n, len - (size_t)n, "; %d of them one at a time through nginx", sum.held);
     log_info("%s", msg);
     if (r->told_ready) /* else READY=1 comes once every autostart program is */
         notify_ready();

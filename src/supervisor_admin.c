@@ -244,6 +244,7 @@ static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
     }
     if (held(h, p, false)) {
         log_info("%s: config changed: restarting in turn", c->name);
+        sum->held++;
         return;
     }
     log_info("%s: config changed: restarting", c->name);
@@ -277,6 +278,7 @@ void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hol
             sum->removed++;
             if (held(&h, p, true)) {
                 log_info("%s: gone from the config: stopping in turn", p->cfg->name);
+                sum->held++;
                 continue;
             }
             log_info("%s: gone from the config: stopping", p->cfg->name);

@@ -310,6 +310,7 @@ def test_a_reload_restarts_changed_workers_one_at_a_time_under_load(tend_run, tm
     s.ini.write_text(s.ini.read_text().replace("GEN=1", "GEN=2"))
     r = s.ctl("reload")
     assert r.returncode == 0 and "4 restarted" in r.stdout, r.stdout + r.stderr
+    assert "4 of them one at a time through nginx" in r.stdout
     for i in range(4):
         s.t.wait_line(rf"web_0{i}: ready under the new config", timeout=30, start=start)
     assert [generation(s.base + i) for i in range(4)] == ["2"] * 4
@@ -350,6 +351,7 @@ def test_a_reload_with_fewer_workers_drains_them_first(tend_run, tmp_path):
     s.ini.write_text(s.ini.read_text().replace("numprocs = 4", "numprocs = 2"))
     r = s.ctl("reload")
     assert r.returncode == 0 and "2 removed" in r.stdout, r.stdout + r.stderr
+    assert "2 of them one at a time through nginx" in r.stdout
     wait_for(lambda: s.ports_in_file() == [s.base, s.base + 1], timeout=20, what="two in the file")
     wait_for(lambda: not host_pid_of(s.t, s.base + 2) and not host_pid_of(s.t, s.base + 3),
              timeout=20, what="web_02 and web_03 stopped")
