@@ -61,8 +61,10 @@ static void add(struct config_entry **e, int *n, const char *section, const char
 /* A Procfile command runs in a shell, as foreman runs it; '%' is literal there. */
 static const char *shell_command(struct arena *a, const char *command)
 {
-    char quoted[8192] = "";
-    shellwords_quote(command, quoted, sizeof(quoted));
+    size_t len = 4 * strlen(command) + 3; /* quoting takes at most 4 bytes a byte */
+    char *quoted = arena_alloc(a, len);
+    *quoted = '\0';
+    shellwords_quote(command, quoted, len);
     char *out = arena_alloc(a, strlen(quoted) * 2 + 16), *o = out;
     o += sprintf(o, "/bin/sh -c ");
     for (const char *c = quoted; *c; c++)

@@ -34,6 +34,17 @@ def test_procfile_formation_ports_and_env(tmp_path):
         t.kill()
 
 
+def test_a_long_procfile_command_runs_whole(tmp_path):
+    p = project(tmp_path, f"long: echo {'x' * 10000} | wc -c; exec sleep 1000\n")
+    t = Tend(["dev"], cwd=p, pid1=False)
+    try:
+        t.wait_line(r"^long\.1 +\| 10001$")
+        t.signal(signal.SIGINT)
+        assert t.wait() == 0
+    finally:
+        t.kill()
+
+
 def test_a_bad_procfile_names_its_line(tmp_path):
     p = project(tmp_path, "web: node x.js\nthis is not an entry\n")
     r = subprocess.run([TEND, "dev"], cwd=p, capture_output=True, text=True, timeout=20)
