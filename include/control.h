@@ -21,10 +21,8 @@ struct control_hooks {
 /* Creates the socket (mode, owner; a stale one is replaced, a live tend's is not)
  * and serves it. Returns NULL with a message in err. */
 struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct supervisor *sup,
-                              const struct control_hooks *hooks, void *ctx, char *err,
-                              size_t len);
-/* The nginx manager, after a reload created or removed it (c may be NULL). */
-void control_set_nginx(struct control *c, struct nginx *n);
+                              struct nginx *ng, const struct control_hooks *hooks, void *ctx,
+                              char *err, size_t len);
 /* A process changed state: requests waiting on one look again (c may be NULL). */
 void control_changed(struct control *c);
 /* Closes the socket and every connection; removes the socket file. */

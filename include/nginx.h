@@ -6,7 +6,8 @@
  * change: render, skip if unchanged, write a temp file, `nginx -t` it as the
  * running master would, rename it into place, SIGHUP the master, and confirm
  * new workers started. One reload in flight; bursts coalesced (250 ms to 2 s).
- * A config nginx rejects never goes live and is reported. */
+ * A config nginx rejects never goes live and is reported; a failed apply is tried
+ * again, backing off from 1 s to 30 s, with what changed meanwhile. */
 #ifndef TEND_NGINX_H
 #define TEND_NGINX_H
 
@@ -17,24 +18,26 @@
 #include "supervisor.h"
 
 struct nginx;
-typedef void nginx_drained_cb(void *ctx, int err);
+typedef void nginx_drained_cb(void *owner, int err);
 
+/* One manager for the whole run: idle while the config has no [nginx] section. */
 struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct config *cfg);
 void nginx_free(struct nginx *n);
-/* After a reload: the new config's [nginx] (routes, paths) from now on. */
+/* After a reload: the new config's [nginx] (routes, paths, or none) from now on. */
 void nginx_set_config(struct nginx *n, const struct config *cfg);
 /* The exit of an `nginx -t` tend ran. False when pid is not one of them. */
 bool nginx_child_exited(struct nginx *n, pid_t pid, int status);
-/* A planned removal: take the named processes out of the upstream, reload, and
- * call cb once nginx's old workers (which may still use them) have exited. */
-void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
-                 void *ctx);
+/* A planned removal: holds the named processes out of the upstream for owner until
+ * nginx_release(owner), and calls cb, from the loop and once, when nginx's old
+ * workers (which may still use them) have exited: err 0; or -EIO when the reload
+ * without them failed (it is retried; the caller goes on). -ENOMEM: nothing held. */
+int nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
+                void *owner);
+/* Lets go of everything owner holds, drained or not: its callbacks are not called
+ * any more, and the processes may be routed to again once ready. */
+void nginx_release(struct nginx *n, void *owner);
 /* Whether p is a worker nginx routes to, with nginx running: one to drain first. */
 bool nginx_routes_to(const struct nginx *n, const struct proc *p);
-/* Forgets the drains asked for with ctx, without calling them (their asker left). */
-void nginx_cancel_drains(struct nginx *n, void *ctx);
-/* Ends a drain: the processes may be added again once ready. */
-void nginx_undrain(struct nginx *n, const char *const *names, int count);
 /* The config nginx runs with now, and the last error ("" when none). */
 const char *nginx_text(const struct nginx *n);
 const char *nginx_error(const struct nginx *n);

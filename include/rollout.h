@@ -28,8 +28,7 @@ struct rollout_hooks {
 
 struct rollout;
 
-/* ng: where the owner keeps its nginx manager (NULL there: nothing to drain). */
-struct rollout *rollout_new(struct supervisor *sup, struct nginx *const *ng,
+struct rollout *rollout_new(struct supervisor *sup, struct nginx *ng,
                             const struct rollout_hooks *h, void *ctx);
 /* Queues a process by name (once: queued again, the latest wish counts). */
 int rollout_add(struct rollout *ro, const char *name, bool remove);

@@ -17,6 +17,9 @@
 struct supervisor;
 struct proc;
 
+/* Told from the loop after each transition, in order, never from inside one: an
+ * observer may ask anything of the supervisor. A process that left the table is
+ * told once more with old equal to its state; p is valid during the call only. */
 typedef void supervisor_observer(void *ctx, struct proc *p, enum proc_state old);
 typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */
@@ -83,7 +86,9 @@ int proc_port(const struct proc *p);
 uint64_t proc_uptime_ms(const struct proc *p);
 uint64_t proc_state_ms(const struct proc *p); /* time in the current state */
 int proc_restarts(const struct proc *p);
-int proc_spawns(const struct proc *p); /* how many times it was started */
+/* How many starts were tried, failed ones (exec, chdir) too: a request that waits
+ * for a start compares it with the count when it asked. */
+int proc_attempts(const struct proc *p);
 int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
 const char *proc_error(const struct proc *p); /* why it last failed, or "" */
 bool proc_wanted_up(const struct proc *p);

@@ -205,7 +205,7 @@ static void cmd_status(struct request *r)
             "PORT", "RESTARTS", "LAST EXIT");
         for (int i = 0; i < count; i++)
             status_line(&t, procs[i], width);
-        if (e->nginx && *nginx_error(e->nginx))
+        if (*nginx_error(e->nginx))
             add(&t, "nginx: %s\n", nginx_error(e->nginx));
     }
     reply_data(r, 'o', t.p ? t.p : "", t.len);
@@ -222,9 +222,9 @@ struct wait {
     enum goal goal;
     int n, failed;
     char **names;
-    int *since; /* proc_spawns() when asked: a restart must start it anew */
+    int *since; /* proc_attempts() when asked: a restart must start it anew */
     bool *done;
-    bool draining, undrain;
+    bool draining;
     const char *verb;
 };
 
@@ -252,17 +252,30 @@ static struct wait *wait_new(struct proc **procs, int n, enum goal goal, const c
     w->verb = verb;
     for (int i = 0; i < n; i++) {
         w->names[w->n] = strdup(proc_name(procs[i]));
-        w->since[w->n++] = proc_spawns(procs[i]);
+        w->since[w->n++] = proc_attempts(procs[i]);
     }
     return w;
 }
 
-static void undrain_all(struct request *r, struct wait *w)
+/* How long a command may wait on p, all told: its drain out of nginx, its stop
+ * (stopwaitsecs, then SIGKILL), and its start (startsecs, or ready_timeout, or a
+ * minute for a probe without one). Past it, the request ends and says why. */
+static uint64_t wait_bound(const struct proc *p)
 {
-    struct nginx *ng = control_env(r->ctl)->nginx;
-    if (ng && w->undrain)
-        nginx_undrain(ng, (const char *const *)w->names, w->n);
-    w->undrain = false;
+    enum { DRAIN_MS = 35000, KILL_MS = 5000, PROBE_MS = 60000 };
+    const struct program_cfg *g = proc_program(p);
+    uint64_t start = g->ready == READY_STARTSECS ? g->startsecs_ms
+                     : g->ready_timeout_ms      ? g->ready_timeout_ms
+                                                : PROBE_MS;
+    return DRAIN_MS + g->stopwait_ms + KILL_MS + start;
+}
+
+static uint64_t longest_bound(struct proc **procs, int n)
+{
+    uint64_t most = 0;
+    for (int i = 0; i < n; i++)
+        most = wait_bound(procs[i]) > most ? wait_bound(procs[i]) : most;
+    return most;
 }
 
 /* Whether process i reached the goal (true), failed (reported), or not yet. */
@@ -274,12 +287,12 @@ static bool settled(struct request *r, struct wait *w, int i)
         return !p;
     if (w->goal == GOAL_DOWN)
         return !p || proc_state_is_down(st);
-    if (st == PROC_RUNNING && proc_spawns(p) > w->since[i])
+    if (st == PROC_RUNNING && proc_attempts(p) > w->since[i])
         return true;
     /* the start asked for failed: it gave up, waits to retry, or already retried */
-    if (proc_spawns(p) > w->since[i] &&
+    if (proc_attempts(p) > w->since[i] &&
         (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF ||
-         proc_spawns(p) > w->since[i] + 1)) {
+         proc_attempts(p) > w->since[i] + 1)) {
         reply(r, 'e', "%s: %s: %s\n", w->names[i], proc_state_name(st), proc_error(p));
         w->failed++;
         return true;
@@ -308,29 +321,45 @@ static void wait_progress(struct request *r)
     }
     if (open)
         return;
-    undrain_all(r, w);
+    nginx_release(control_env(r->ctl)->nginx, r);
     int failed = w->failed;
     wait_free(w);
     r->pending.state = NULL;
     reply_end(r, failed ? PROTO_FAILED : PROTO_OK);
 }
 
+/* The client left or the deadline passed: the processes go on as they are, and
+ * nginx stops holding them out. */
 static void wait_cancel(struct request *r)
 {
     struct wait *w = r->pending.state;
-    struct nginx *ng = control_env(r->ctl)->nginx;
-    if (ng)
-        nginx_cancel_drains(ng, r);
+    nginx_release(control_env(r->ctl)->nginx, r);
     if (!w)
         return;
-    undrain_all(r, w); /* the processes go on; nginx stops holding them out */
     wait_free(w);
     r->pending.state = NULL;
 }
 
-static void wait_for(struct request *r, struct wait *w)
+static void wait_expired(struct request *r)
 {
-    request_wait(r, (struct pending){wait_progress, wait_cancel, w});
+    struct wait *w = r->pending.state;
+    struct supervisor *sup = control_env(r->ctl)->sup;
+    for (int i = 0; i < w->n; i++) {
+        struct proc *p = supervisor_find(sup, w->names[i]);
+        if (!w->done[i])
+            reply(r, 'e', "%s: still %s: gave up waiting (it goes on)\n", w->names[i],
+                  p ? proc_state_name(proc_state(p)) : "leaving");
+    }
+}
+
+static void wait_on(struct request *r, struct wait *w, uint64_t bound)
+{
+    request_wait(r, (struct pending){wait_progress, wait_cancel, wait_expired, w, bound});
+}
+
+static void wait_for(struct request *r, struct wait *w, uint64_t bound)
+{
+    wait_on(r, w, bound);
     wait_progress(r);
 }
 
@@ -389,6 +418,7 @@ static void stop_or_restart(struct request *r, enum goal goal, const char *verb)
     struct wait *w = wait_new(procs, count, goal, verb);
     char **drain = calloc((size_t)count + 1, sizeof(char *));
     int nd = w && drain ? drainable(r, procs, count, drain) : 0;
+    uint64_t bound = longest_bound(procs, count);
     free(procs);
     if (!w || !drain) {
         free(drain);
@@ -396,14 +426,12 @@ static void stop_or_restart(struct request *r, enum goal goal, const char *verb)
             wait_free(w);
         return reply_end(r, PROTO_FAILED);
     }
-    w->draining = nd > 0;
-    w->undrain = nd > 0;
-    request_wait(r, (struct pending){wait_progress, wait_cancel, w});
-    if (nd > 0)
-        nginx_drain(control_env(r->ctl)->nginx, (const char *const *)drain, nd, on_drained, r);
-    else
-        act_now(r, pending_act(r));
+    w->draining = nd > 0 && nginx_drain(control_env(r->ctl)->nginx, (const char *const *)drain,
+                                        nd, on_drained, r) == 0;
     free(drain);
+    wait_on(r, w, bound);
+    if (!w->draining)
+        act_now(r, pending_act(r));
 }
 
 static void cmd_start(struct request *r)
@@ -424,12 +452,11 @@ static void cmd_start(struct request *r)
             supervisor_want_up(e->sup, procs[i]);
         }
     }
-    if (w && e->nginx)
-        nginx_undrain(e->nginx, (const char *const *)w->names, w->n);
+    uint64_t bound = longest_bound(procs, count);
     free(procs);
     if (!w)
         return reply_end(r, PROTO_FAILED);
-    wait_for(r, w);
+    wait_for(r, w, bound);
 }
 
 static void cmd_stop(struct request *r)
@@ -484,17 +511,20 @@ static void cmd_rolling(struct request *r)
     if (!procs)
         return;
     const struct control_env *e = control_env(r->ctl);
-    struct rollout *ro = rollout_new(e->sup, &e->nginx, &rolling_hooks, r);
-    for (int i = 0; ro && i < count; i++)
+    struct rollout *ro = rollout_new(e->sup, e->nginx, &rolling_hooks, r);
+    uint64_t bound = 0; /* one at a time: the sum of their bounds */
+    for (int i = 0; ro && i < count; i++) {
+        bound += wait_bound(procs[i]);
         if (rollout_add(ro, proc_name(procs[i]), false) < 0) {
             rollout_free(ro);
             ro = NULL;
         }
+    }
     free(procs);
     if (!ro)
         return reply_end(r, PROTO_FAILED);
-    request_wait(r, (struct pending){rolling_progress, rolling_cancel, ro});
-    rollout_start(ro);
+    request_wait(r, (struct pending){rolling_progress, rolling_cancel, NULL, ro, bound});
+    rollout_start(ro); /* may end r: the last thing done here */
 }
 
 static void cmd_restart(struct request *r)
@@ -516,7 +546,6 @@ static void scale_drained(void *ctx, int err)
     if (!w)
         return;
     w->draining = false;
-    w->undrain = false; /* they are leaving the table */
     struct supervisor *sup = control_env(r->ctl)->sup;
     for (int i = 0; i < w->n; i++) {
         struct proc *p = supervisor_find(sup, w->names[i]);
@@ -535,18 +564,18 @@ static void scale_down(struct request *r, const char *program, int n)
     count = victims && drain ? supervisor_scale_victims(e->sup, program, n, victims, max) : 0;
     struct wait *w = victims ? wait_new(victims, count, GOAL_GONE, "removed") : NULL;
     int nd = w ? drainable(r, victims, count, drain) : 0;
+    uint64_t bound = victims ? longest_bound(victims, count) : 0;
     free(victims);
     if (!w) {
         free(drain);
         return reply_end(r, PROTO_FAILED);
     }
-    w->draining = true;
-    request_wait(r, (struct pending){wait_progress, wait_cancel, w});
-    if (nd > 0)
-        nginx_drain(e->nginx, (const char *const *)drain, nd, scale_drained, r);
-    else
-        scale_drained(r, 0);
+    w->draining = nd > 0 && nginx_drain(e->nginx, (const char *const *)drain, nd,
+                                        scale_drained, r) == 0;
     free(drain);
+    wait_on(r, w, bound);
+    if (!w->draining)
+        scale_drained(r, 0);
 }
 
 static void scale_up(struct request *r, const char *program, int n)
@@ -569,12 +598,11 @@ static void scale_up(struct request *r, const char *program, int n)
     struct wait *w = added ? wait_new(added, count, GOAL_UP, "started") : NULL;
     for (int i = 0; w && i < w->n; i++)
         w->since[i] = 0;
+    uint64_t bound = added ? longest_bound(added, count) : 0;
     free(added);
     if (!w)
         return reply_end(r, PROTO_FAILED);
-    if (e->nginx)
-        nginx_undrain(e->nginx, (const char *const *)w->names, w->n);
-    wait_for(r, w);
+    wait_for(r, w, bound);
 }
 
 static void cmd_scale(struct request *r)
@@ -661,9 +689,15 @@ static void cmd_health(struct request *r)
     reply_end(r, bad ? PROTO_NOT_READY : PROTO_OK);
 }
 
+/* A follower that reads slower than the process writes loses lines, never tend's
+ * memory: past this much unread, lines are dropped, and counted in a line of their
+ * own once it reads again (as tend's own stdout does). */
+enum { TAIL_MAX_QUEUED = 256 * 1024 };
+
 struct tail {
     struct childio_sink *sink;
     int stream;
+    unsigned long dropped;
 };
 
 static void on_tail_line(void *ctx, enum childio_stream stream, const char *line, size_t len)
@@ -672,8 +706,14 @@ static void on_tail_line(void *ctx, enum childio_stream stream, const char *line
     struct tail *t = r->pending.state;
     if ((int)stream != t->stream)
         return;
-    reply_data(r, 'o', line, len);
-    reply_data(r, 'o', "\n", 1);
+    if (reply_queued(r) > TAIL_MAX_QUEUED) {
+        t->dropped++;
+        return;
+    }
+    if (t->dropped)
+        reply(r, 'e', "tend: %lu lines dropped: the reader was too slow\n", t->dropped);
+    t->dropped = 0;
+    reply(r, 'o', "%.*s\n", (int)len, line);
 }
 
 static void tail_cancel(struct request *r)
@@ -740,7 +780,7 @@ static void cmd_tail(struct request *r)
     }
     t->sink = sink;
     t->stream = stream;
-    request_wait(r, (struct pending){NULL, tail_cancel, t}); /* until the client leaves */
+    request_wait(r, (struct pending){NULL, tail_cancel, NULL, t, 0}); /* until the client leaves */
 }
 
 /* ---- reload, nginx, shutdown, version ---- */
@@ -757,7 +797,7 @@ static void cmd_reload(struct request *r)
 static void cmd_nginx(struct request *r)
 {
     const struct control_env *e = control_env(r->ctl);
-    if (!e->nginx) {
+    if (!supervisor_config(e->sup)->nginx) {
         reply(r, 'e', "tend: this config has no [nginx] section\n");
         return reply_end(r, PROTO_FAILED);
     }

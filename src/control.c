@@ -18,10 +18,10 @@
 #include "control_int.h"
 #include "log.h"
 
-/* A client has this long to send its request (a refused one, to read the reason);
- * past MAX_CONNS open connections, a new one is refused. Both keep a stuck or
- * hostile client from holding descriptors. */
-enum { REQUEST_MS = 5000, MAX_CONNS = 256 };
+/* A client has this long to send its request; past MAX_CONNS open connections, a
+ * new one is refused. Both keep a stuck or hostile client from holding descriptors.
+ * Refusals of peers are logged at most once per REFUSED_LOG_MS. */
+enum { REQUEST_MS = 5000, MAX_CONNS = 256, MAX_EXTRA = 65536, REFUSED_LOG_MS = 10000 };
 
 struct conn {
     uv_pipe_t pipe;
@@ -29,15 +29,19 @@ struct conn {
     uint64_t since; /* accepted at, loop time */
     struct proto_request in;
     struct request *req; /* once the whole request has arrived */
-    bool closing, refused;
-    size_t dropped; /* bytes read and thrown away after a refusal */
+    bool closing, taken; /* taken: its request arrived, or was refused */
+    bool broken; /* a write could not be queued: the rest of the reply is dropped */
+    size_t extra; /* bytes read and thrown away after the request */
     struct conn *prev, *next;
 };
 
 struct control {
     uv_pipe_t listener;
-    uv_timer_t deadline; /* armed while a connection has not sent its request */
+    uv_timer_t deadline; /* armed while a connection or a request has a deadline */
     int nconns;
+    unsigned version; /* of the waiting list: bumped when a request leaves it */
+    uint64_t refused_at; /* when a refusal was last logged */
+    unsigned refused;    /* refusals since, not logged */
     struct control_env env;
     char *path;
     uid_t owner;
@@ -53,12 +57,6 @@ struct wbuf {
 const struct control_env *control_env(const struct control *c)
 {
     return &c->env;
-}
-
-void control_set_nginx(struct control *c, struct nginx *n)
-{
-    if (c)
-        c->env.nginx = n;
 }
 
 void control_changed(struct control *c)
@@ -108,18 +106,23 @@ static void on_written(uv_write_t *w, int status)
         conn_close(k);
 }
 
+/* Queues one frame. A failure here never closes the connection at once: the caller
+ * may be a command in the middle of its reply (STYLE rule 12). The connection
+ * closes after reply_end, or when the client leaves. */
 static void frame(struct conn *k, char type, const char *buf, size_t len)
 {
-    struct wbuf *w = malloc(sizeof(*w) + PROTO_HEADER + 1 + len);
-    if (!w)
-        return conn_close(k);
+    struct wbuf *w = k->broken ? NULL : malloc(sizeof(*w) + PROTO_HEADER + 1 + len);
+    if (!w) {
+        k->broken = true;
+        return;
+    }
     proto_header(w->data, (uint32_t)(len + 1));
     w->data[PROTO_HEADER] = type;
     memcpy(w->data + PROTO_HEADER + 1, buf, len);
     uv_buf_t b = uv_buf_init(w->data, (unsigned)(PROTO_HEADER + 1 + len));
     if (uv_write(&w->req, (uv_stream_t *)&k->pipe, &b, 1, on_written) < 0) {
         free(w);
-        conn_close(k);
+        k->broken = true;
     }
 }
 
@@ -155,14 +158,15 @@ static void unlink_waiting(struct request *r)
     if (r->next)
         r->next->prev = r->prev;
     r->prev = r->next = NULL;
+    c->version++;
 }
 
 static void on_shutdown(uv_shutdown_t *s, int status)
 {
     struct conn *k = s->handle->data;
+    (void)status;
     free(s);
-    if (!k->refused || status < 0)
-        conn_close(k); /* a refused client is read until it leaves: see refuse() */
+    conn_close(k);
 }
 
 void reply_end(struct request *r, int status)
@@ -186,6 +190,21 @@ void reply_end(struct request *r, int status)
     }
 }
 
+size_t reply_queued(const struct request *r)
+{
+    return r->conn ? uv_stream_get_write_queue_size((uv_stream_t *)&r->conn->pipe) : 0;
+}
+
+static void on_deadline(uv_timer_t *t);
+
+static void arm(struct control *c, uint64_t at)
+{
+    uint64_t now = uv_now(c->deadline.loop), due = uv_timer_get_due_in(&c->deadline);
+    uint64_t in = at > now ? at - now : 0;
+    if (!uv_is_active((uv_handle_t *)&c->deadline) || in < due)
+        uv_timer_start(&c->deadline, on_deadline, in, 0);
+}
+
 void request_wait(struct request *r, struct pending p)
 {
     struct control *c = r->ctl;
@@ -194,27 +213,54 @@ void request_wait(struct request *r, struct pending p)
     if (c->waiting)
         c->waiting->prev = r;
     c->waiting = r;
+    if (p.bound_ms) {
+        r->deadline = uv_now(c->deadline.loop) + p.bound_ms;
+        arm(c, r->deadline);
+    }
 }
 
+/* Gives each waiting request one look. Progress may end any request, not only its
+ * own (STYLE rule 12): when the list changed, the walk starts again from the head,
+ * skipping those already seen this time. */
 void commands_progress(struct control *c)
 {
-    for (struct request *r = c->waiting, *next; r; r = next) {
-        next = r->next; /* progress may end r */
-        if (r->pending.progress)
-            r->pending.progress(r);
+    static unsigned walks;
+    unsigned walk = ++walks;
+    for (struct request *r = c->waiting; r;) {
+        if (r->walk == walk || !r->pending.progress) {
+            r = r->next;
+            continue;
+        }
+        unsigned version = c->version;
+        r->walk = walk;
+        r->pending.progress(r);
+        r = c->version == version ? r->next : c->waiting;
     }
+}
+
+/* A request past its deadline says what it waited for, lets go, and ends. */
+static void expire(struct request *r)
+{
+    uint64_t waited = r->pending.bound_ms / 1000;
+    if (r->pending.expire)
+        r->pending.expire(r);
+    reply(r, 'e', "tend: gave up after %llus\n", (unsigned long long)waited);
+    if (r->pending.cancel)
+        r->pending.cancel(r);
+    reply_end(r, PROTO_FAILED);
 }
 
 /* ---- requests ---- */
 
-/* Says why, then reads and drops what else the client sends until it leaves:
- * closing with unread bytes would reset the connection before it read the reason. */
+/* Says why, then closes once that is written. What the client sent beyond is left
+ * unread: it can still read the reason (a unix socket's peer reads what was queued
+ * for it before it sees the reset). */
 static void refuse(struct conn *k, int status, const char *msg)
 {
     frame(k, 'e', msg, strlen(msg));
     char code = (char)status;
     frame(k, 'x', &code, 1);
-    k->refused = true;
+    k->taken = true;
     uv_shutdown_t *s = malloc(sizeof(*s));
     if (!s || uv_shutdown(s, (uv_stream_t *)&k->pipe, on_shutdown) < 0) {
         free(s);
@@ -238,7 +284,7 @@ static void start_request(struct conn *k, uint32_t len)
     r->ctl = k->ctl;
     r->conn = k;
     k->req = r;
-    uv_read_stop((uv_stream_t *)&k->pipe); /* one request per connection */
+    k->taken = true; /* reading goes on: the client's leaving cancels what it waits for */
     commands_run(r);
 }
 
@@ -266,14 +312,19 @@ static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
     *buf = uv_buf_init(scratch, sizeof(scratch));
 }
 
+/* One request per connection. After it, the end of the connection means the client
+ * left: what it waits for is cancelled (a half-close with the reply not yet asked
+ * for, too: tendctl never half-closes). Bytes after the request are dropped. */
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct conn *k = s->data;
+    if (n == UV_EOF && k->taken && !k->req)
+        return (void)uv_read_stop(s); /* answered: the reply finishes, then the close */
     if (n < 0)
-        return conn_close(k); /* gone, perhaps mid-request: nothing was started */
-    if (k->refused && (k->dropped += (size_t)n) > 65536)
         return conn_close(k);
-    if (n > 0 && !k->req && !k->closing && !k->refused)
+    if (k->taken && (k->extra += (size_t)n) > MAX_EXTRA)
+        return conn_close(k);
+    if (n > 0 && !k->taken && !k->closing)
         take_bytes(k, buf->base, (size_t)n);
 }
 
@@ -291,23 +342,74 @@ static bool peer_allowed(struct conn *k, uid_t *uid)
     return cred.uid == 0 || cred.uid == k->ctl->owner;
 }
 
-/* Closes the connections that have had REQUEST_MS without a whole request, then
- * waits for the next one to run out; nothing is armed while none is waiting. */
+/* Ends the requests past their deadline; expiring one may end others, so each
+ * time the list changed the walk starts again from the head. */
+static uint64_t expire_requests(struct control *c, uint64_t now)
+{
+    uint64_t next = 0;
+    for (struct request *r = c->waiting; r;) {
+        if (r->deadline && now >= r->deadline) {
+            expire(r);
+            r = c->waiting;
+            continue;
+        }
+        if (r->deadline && (!next || r->deadline < next))
+            next = r->deadline;
+        r = r->next;
+    }
+    return next;
+}
+
+/* Closes the connections that have had REQUEST_MS without a whole request and the
+ * requests past their deadline, then waits for the next one to run out; nothing is
+ * armed while none is waiting. */
 static void on_deadline(uv_timer_t *t)
 {
     struct control *c = t->data;
-    uint64_t now = uv_now(t->loop), next = 0;
+    uint64_t now = uv_now(t->loop), next = expire_requests(c, now);
     for (struct conn *k = c->conns, *after; k; k = after) {
         after = k->next;
-        if (k->req || k->closing)
+        uint64_t due = k->since + REQUEST_MS;
+        if (k->taken || k->closing)
             continue;
-        if (now - k->since >= REQUEST_MS)
+        if (now >= due)
             conn_close(k);
-        else if (!next || k->since + REQUEST_MS - now < next)
-            next = k->since + REQUEST_MS - now;
+        else if (!next || due < next)
+            next = due;
     }
     if (next)
-        uv_timer_start(t, on_deadline, next, 0);
+        uv_timer_start(t, on_deadline, next - now, 0);
+}
+
+/* Another user knocking: told why in one non-blocking write, closed at once, not
+ * counted; logged once, then as a count at most every REFUSED_LOG_MS (a hostile
+ * loop must not fill the log). */
+static void refuse_peer(struct conn *k, uid_t uid)
+{
+    struct control *c = k->ctl;
+    char msg[128], buf[PROTO_HEADER + 1 + sizeof(msg) + PROTO_HEADER + 2];
+    int n = snprintf(msg, sizeof(msg), "tend: permission denied: uid %d is not root or the "
+                     "socket's owner\n", (int)uid);
+    proto_header(buf, (uint32_t)n + 1);
+    buf[PROTO_HEADER] = 'e';
+    memcpy(buf + PROTO_HEADER + 1, msg, (size_t)n);
+    char *end = buf + PROTO_HEADER + 1 + n;
+    proto_header(end, 2);
+    end[PROTO_HEADER] = 'x';
+    end[PROTO_HEADER + 1] = PROTO_FAILED;
+    uv_buf_t b = uv_buf_init(buf, (unsigned)(end + PROTO_HEADER + 2 - buf));
+    uv_try_write((uv_stream_t *)&k->pipe, &b, 1);
+    conn_close(k);
+    uint64_t now = uv_now(c->listener.loop);
+    if (c->refused_at && now - c->refused_at < REFUSED_LOG_MS) {
+        c->refused++;
+        return;
+    }
+    if (c->refused)
+        log_warn("control: refused %u more connections of other users", c->refused);
+    log_warn("control: refused a connection from uid %d", (int)uid);
+    c->refused_at = now;
+    c->refused = 0;
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -324,25 +426,16 @@ static void on_connection(uv_stream_t *server, int status)
         c->conns->prev = k;
     c->conns = k;
     c->nconns++;
-    if (!uv_is_active((uv_handle_t *)&c->deadline))
-        uv_timer_start(&c->deadline, on_deadline, REQUEST_MS, 0);
     uv_pipe_init(server->loop, &k->pipe, 0);
     k->pipe.data = k;
     if (uv_accept(server, (uv_stream_t *)&k->pipe) < 0)
         return conn_close(k);
-    if (!peer_allowed(k, &uid)) {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "tend: permission denied: uid %d is not root or the socket's owner\n",
-                 (int)uid);
-        log_warn("control: refused a connection from uid %d", (int)uid);
-        uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
-        return refuse(k, PROTO_FAILED, msg);
-    }
-    if (c->nconns > MAX_CONNS) {
-        uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
-        return refuse(k, PROTO_FAILED, "tend: too many control connections, try again\n");
-    }
+    if (!peer_allowed(k, &uid))
+        return refuse_peer(k, uid);
+    arm(c, k->since + REQUEST_MS);
     uv_read_start((uv_stream_t *)&k->pipe, on_alloc, on_read);
+    if (c->nconns > MAX_CONNS)
+        return refuse(k, PROTO_FAILED, "tend: too many control connections, try again\n");
 }
 
 /* ---- the socket ---- */
@@ -431,8 +524,8 @@ static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
 }
 
 struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct supervisor *sup,
-                              const struct control_hooks *hooks, void *ctx, char *err,
-                              size_t len)
+                              struct nginx *ng, const struct control_hooks *hooks, void *ctx,
+                              char *err, size_t len)
 {
     uid_t uid;
     gid_t gid;
@@ -449,7 +542,7 @@ struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct 
         free(c);
         return NULL;
     }
-    c->env = (struct control_env){.sup = sup, .hooks = hooks, .ctx = ctx};
+    c->env = (struct control_env){.sup = sup, .nginx = ng, .hooks = hooks, .ctx = ctx};
     c->owner = uid != (uid_t)-1 ? uid : geteuid();
     uv_pipe_init(loop, &c->listener, 0);
     uv_timer_init(loop, &c->deadline);

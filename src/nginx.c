@@ -25,6 +25,8 @@ enum {
     CHECK_MS = 10000,       /* nginx -t must finish within this */
     OLD_WORKERS_MS = 15000, /* worker_shutdown_timeout is 10 s */
     MAX_PIDS = 256,
+    RETRY_MS = 1000,        /* a failed apply is tried again after this, doubling */
+    MAX_RETRY_MS = 30000,
 };
 
 enum phase { IDLE, CHECKING, CONFIRMING };
@@ -34,11 +36,13 @@ struct names {
     int n;
 };
 
+/* Names held out of the upstream for an owner, from nginx_drain to nginx_release. */
 struct drain {
     struct names names;
     nginx_drained_cb *cb;
-    void *ctx;
+    void *owner;
     bool waiting;              /* the reload without them took; old workers still run */
+    bool done;                 /* cb was called: held out until released */
     pid_t old[MAX_PIDS];       /* nginx's workers from before that reload */
     int nold;
     uint64_t deadline;
@@ -57,8 +61,8 @@ struct nginx {
     char *applied, *candidate; /* the text nginx has, and the one being applied */
     char *applied_to;          /* the file applied was written to */
     struct names in, cand_in;  /* which processes each of them includes */
-    struct names draining;     /* removed on purpose (stop, scale down, rolling restart) */
-    struct drain *drains;
+    struct drain *drains;      /* what is held out on purpose (stop, scale, rollouts) */
+    int failures;              /* applies failed in a row: the retry backs off */
     pid_t check_pid;
     int check_fd;
     uint64_t deadline;
@@ -90,16 +94,6 @@ static void add(struct names *s, const char *name)
     }
 }
 
-static void del(struct names *s, const char *name)
-{
-    for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->v[i], name)) {
-            free(s->v[i]);
-            s->v[i] = s->v[--s->n];
-            return;
-        }
-}
-
 static void clear(struct names *s)
 {
     for (int i = 0; i < s->n; i++)
@@ -120,7 +114,7 @@ static void take(struct names *dst, struct names *src)
 
 static bool upstream_program(const struct config *c, const struct program_cfg *p)
 {
-    for (int i = 0; i < c->nginx->nroutes; i++)
+    for (int i = 0; c->nginx && i < c->nginx->nroutes; i++)
         if (!strcmp(c->nginx->routes[i].program, p->name))
             return true;
     return false;
@@ -130,10 +124,18 @@ static bool upstream_program(const struct config *c, const struct program_cfg *p
  * Once in, a worker that crashed stays while it restarts (nginx retries the others
  * meanwhile: a reload per crash would cost more); it goes when it is down for good,
  * or has been in BACKOFF, or STARTING and not yet ready, for a second. */
+static bool drained(const struct nginx *n, const char *name)
+{
+    for (const struct drain *d = n->drains; d; d = d->next)
+        if (has(&d->names, name))
+            return true;
+    return false;
+}
+
 static bool wanted(const struct nginx *n, struct proc *p, uint64_t *recheck)
 {
     enum proc_state st = proc_state(p);
-    if (has(&n->draining, proc_name(p)))
+    if (drained(n, proc_name(p)))
         return false;
     if (st == PROC_RUNNING)
         return true;
@@ -231,6 +233,8 @@ static int install(const struct nginx *n, const char *tmp)
 
 static struct proc *master(const struct nginx *n)
 {
+    if (!n->cfg->nginx)
+        return NULL;
     for (int i = 0; i < supervisor_count(n->sup); i++) {
         struct proc *p = supervisor_proc(n->sup, i);
         if (!strcmp(proc_program(p)->name, n->cfg->nginx->program))
@@ -252,25 +256,13 @@ static int workers(pid_t pid, pid_t *out, int max)
     return count;
 }
 
-static bool alive(pid_t pid)
-{
-    return kill(pid, 0) == 0;
-}
 
 /* ---- drains ---- */
 
-static void finish_drain(struct nginx *n, struct drain *d, int err)
+static void drain_free(struct drain *d)
 {
-    for (struct drain **p = &n->drains; *p; p = &(*p)->next)
-        if (*p == d) {
-            *p = d->next;
-            break;
-        }
-    nginx_drained_cb *cb = d->cb;
-    void *ctx = d->ctx;
     clear(&d->names);
     free(d);
-    cb(ctx, err);
 }
 
 static bool excluded(const struct nginx *n, const struct drain *d)
@@ -284,9 +276,8 @@ static bool excluded(const struct nginx *n, const struct drain *d)
 /* After a change went live: drains it completed wait for the old workers. */
 static void advance_drains(struct nginx *n, const pid_t *old, int nold)
 {
-    for (struct drain *d = n->drains, *next; d; d = next) {
-        next = d->next;
-        if (d->waiting || !excluded(n, d))
+    for (struct drain *d = n->drains; d; d = d->next) {
+        if (d->waiting || d->done || !excluded(n, d))
             continue;
         d->waiting = true;
         d->nold = nold;
@@ -295,38 +286,76 @@ static void advance_drains(struct nginx *n, const pid_t *old, int nold)
     }
 }
 
-static void check_drains(struct nginx *n)
+static bool old_workers_gone(const struct drain *d)
 {
-    for (struct drain *d = n->drains, *next; d; d = next) {
-        next = d->next;
-        if (!d->waiting)
-            continue;
-        int left = 0;
-        for (int i = 0; i < d->nold; i++)
-            left += alive(d->old[i]);
-        if (left == 0 || uv_now(n->loop) >= d->deadline)
-            finish_drain(n, d, 0);
+    for (int i = 0; i < d->nold; i++)
+        if (kill(d->old[i], 0) == 0)
+            return false;
+    return true;
+}
+
+static struct drain *next_finished(const struct nginx *n)
+{
+    for (struct drain *d = n->drains; d; d = d->next)
+        if (d->waiting && !d->done &&
+            (uv_now(n->loop) >= d->deadline || old_workers_gone(d)))
+            return d;
+    return NULL;
+}
+
+static struct drain *next_failed(const struct nginx *n)
+{
+    for (struct drain *d = n->drains; d; d = d->next)
+        if (!d->waiting && !d->done)
+            return d;
+    return NULL;
+}
+
+/* Tells owners their drain ended. A callback may drain or release anything (STYLE
+ * rule 12): each walk starts again from the head, and a drain is told once. */
+static void tell_drains(struct nginx *n, struct drain *(*next)(const struct nginx *), int err)
+{
+    for (struct drain *d; (d = next(n));) {
+        d->done = true;
+        d->cb(d->owner, err);
     }
+}
+
+static bool drains_waiting(const struct nginx *n)
+{
+    for (const struct drain *d = n->drains; d; d = d->next)
+        if (d->waiting && !d->done)
+            return true;
+    return false;
 }
 
 /* ---- applying a change ---- */
 
+static void on_poll(uv_timer_t *t);
+static void on_coalesced(uv_timer_t *t);
+
+/* The change did not go live. It is tried again, backing off, with whatever changed
+ * meanwhile; drains waiting on it go on without it (nginx retries a worker that is
+ * gone), so that no stop waits on nginx. */
 static void fail(struct nginx *n, const char *fmt, const char *detail)
 {
     snprintf(n->error, sizeof(n->error), fmt, detail);
-    log_error("nginx: %s", n->error);
     free(n->candidate);
     n->candidate = NULL;
     clear(&n->cand_in);
+    if (n->check_fd >= 0)
+        close(n->check_fd);
+    n->check_fd = -1;
+    n->check_pid = 0;
     n->phase = IDLE;
-    for (struct drain *d = n->drains, *next; d; d = next) { /* no reload: say so */
-        next = d->next;
-        if (!d->waiting)
-            finish_drain(n, d, -EIO);
-    }
+    n->pending = true;
+    uint64_t delay = (uint64_t)RETRY_MS << (n->failures < 5 ? n->failures : 5);
+    delay = delay < MAX_RETRY_MS ? delay : MAX_RETRY_MS;
+    n->failures++;
+    log_error("nginx: %s (trying again in %llus)", n->error, (unsigned long long)delay / 1000);
+    uv_timer_start(&n->coalesce, on_coalesced, delay, 0);
+    tell_drains(n, next_failed, -EIO);
 }
-
-static void on_poll(uv_timer_t *t);
 
 static void went_live(struct nginx *n)
 {
@@ -342,13 +371,14 @@ static void went_live(struct nginx *n)
     }
     take(&n->in, &n->cand_in);
     n->error[0] = '\0';
+    n->failures = 0;
     n->phase = IDLE;
     advance_drains(n, n->old, n->nold);
-    check_drains(n);
-    if (n->drains)
+    if (drains_waiting(n))
         uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
     if (n->pending)
         request(n);
+    tell_drains(n, next_finished, 0);
 }
 
 static void on_poll(uv_timer_t *t)
@@ -369,12 +399,12 @@ static void on_poll(uv_timer_t *t)
             fail(n, "no new workers after SIGHUP: the reload did not take%s", "");
     }
     if (n->phase == CHECKING && uv_now(n->loop) >= n->deadline) {
-        kill(n->check_pid, SIGKILL);
+        kill(n->check_pid, SIGKILL); /* reaped as an orphan */
         fail(n, "'nginx -t' did not finish%s", "");
     }
-    check_drains(n);
-    if (n->phase != IDLE || n->drains)
+    if (n->phase != IDLE || drains_waiting(n))
         uv_timer_start(&n->poll, on_poll, POLL_MS, 0);
+    tell_drains(n, next_finished, 0);
 }
 
 static void reload(struct nginx *n)
@@ -434,6 +464,7 @@ static int check(struct nginx *n, const char *tmp)
         return r;
     }
     n->check_fd = fds[0];
+    fcntl(fds[0], F_SETFL, O_NONBLOCK); /* read once it exited: never wait on it */
     return 0;
 }
 
@@ -447,6 +478,12 @@ static void apply(struct nginx *n)
     char tmp[4096];
     uint64_t recheck = UINT64_MAX;
     n->pending = false;
+    if (!n->cfg->nginx) { /* no [nginx] (any more): nothing routes, drains are over */
+        clear(&n->in);
+        n->nold = 0;
+        advance_drains(n, NULL, 0);
+        return tell_drains(n, next_finished, 0);
+    }
     n->candidate = render(n, &n->cand_in, &recheck);
     if (recheck != UINT64_MAX) /* a worker's second without being ready may run out */
         uv_timer_start(&n->grace, on_grace, recheck + 1, 0);
@@ -483,18 +520,21 @@ static void on_coalesced(uv_timer_t *t)
         apply(n);
 }
 
-/* Something changed: apply it once the burst is over (or at once when nginx is not
- * running yet, so that it starts with every ready worker). */
+/* Something changed: apply it from the loop once the burst is over (on the next
+ * turn when nginx is not running: it starts with every ready worker). Never at
+ * once: whoever asked may be told of drains, and must not be inside this call. */
 static void request(struct nginx *n)
 {
     uint64_t now = uv_now(n->loop);
     struct proc *m = master(n);
-    if (n->phase != IDLE) {
+    bool armed = uv_is_active((uv_handle_t *)&n->coalesce);
+    if (n->phase != IDLE || (n->failures && armed)) { /* busy, or backing off */
         n->pending = true;
         return;
     }
     if (!m || proc_pid(m) <= 0) {
-        apply(n);
+        n->pending = true;
+        uv_timer_start(&n->coalesce, on_coalesced, 0, 0);
         return;
     }
     if (!n->pending)
@@ -512,6 +552,7 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
     ssize_t got = read(n->check_fd, msg, sizeof(msg) - 1); /* it wrote, then exited */
     msg[got > 0 ? got : 0] = '\0';
     close(n->check_fd);
+    n->check_fd = -1;
     n->check_pid = 0;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return reload(n), true;
@@ -526,13 +567,19 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
     return true;
 }
 
+/* From the supervisor's news, after the transition: with nginx not running, the
+ * file is written now, before the supervisor starts nginx (it waits until the
+ * news of what nginx depends on is told). */
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct nginx *n = ctx;
+    struct proc *m = master(n);
     (void)old;
-    if (proc_removing(p) && proc_state_is_down(proc_state(p)))
-        del(&n->draining, proc_name(p)); /* a name a reload brings back is a new worker */
-    if (upstream_program(n->cfg, proc_program(p)) || p == master(n))
+    if (!n->cfg->nginx || (!upstream_program(n->cfg, proc_program(p)) && p != m))
+        return;
+    if (n->phase == IDLE && !n->failures && (!m || proc_pid(m) <= 0))
+        apply(n);
+    else
         request(n);
 }
 
@@ -544,53 +591,44 @@ static void names_of(struct names *s, const char *const *names, int count)
         add(s, names[i]);
 }
 
-void nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
-                 void *ctx)
+int nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
+                void *owner)
 {
     struct drain *d = calloc(1, sizeof(*d));
-    if (!d) {
-        cb(ctx, -ENOMEM);
-        return;
-    }
+    if (!d)
+        return -ENOMEM;
     names_of(&d->names, names, count);
-    names_of(&n->draining, names, count);
     d->cb = cb;
-    d->ctx = ctx;
+    d->owner = owner;
     d->next = n->drains;
     n->drains = d;
     request(n);
+    return 0;
 }
 
 bool nginx_routes_to(const struct nginx *n, const struct proc *p)
 {
-    const struct proc *m = n ? master(n) : NULL;
+    const struct proc *m = master(n);
     if (!m || m == p || proc_state(m) != PROC_RUNNING)
         return false;
-    for (int k = 0; k < n->cfg->nginx->nroutes; k++)
-        if (!strcmp(n->cfg->nginx->routes[k].program, proc_program(p)->name))
-            return true;
-    return false;
+    return upstream_program(n->cfg, proc_program(p));
 }
 
-void nginx_cancel_drains(struct nginx *n, void *ctx)
+void nginx_release(struct nginx *n, void *owner)
 {
+    bool any = false;
     for (struct drain **p = &n->drains; *p;) {
         struct drain *d = *p;
-        if (d->ctx != ctx) {
+        if (d->owner != owner) {
             p = &d->next;
             continue;
         }
         *p = d->next;
-        clear(&d->names);
-        free(d);
+        drain_free(d);
+        any = true;
     }
-}
-
-void nginx_undrain(struct nginx *n, const char *const *names, int count)
-{
-    for (int i = 0; i < count; i++)
-        del(&n->draining, names[i]);
-    request(n);
+    if (any)
+        request(n);
 }
 
 const char *nginx_text(const struct nginx *n)
@@ -619,6 +657,8 @@ static int make_dirs(const char *dir)
 static void make_rundir(const struct config *cfg)
 {
     char run[4096];
+    if (!cfg->nginx)
+        return;
     nginx_conf_rundir(cfg, run, sizeof(run));
     int r = make_dirs(run);
     if (r < 0)
@@ -629,7 +669,7 @@ void nginx_set_config(struct nginx *n, const struct config *cfg)
 {
     n->cfg = cfg;
     make_rundir(cfg);
-    if (!n->applied_to || strcmp(n->applied_to, cfg->nginx->config)) {
+    if (!cfg->nginx || !n->applied_to || strcmp(n->applied_to, cfg->nginx->config)) {
         free(n->applied); /* a new file: write it again, even with the same text */
         n->applied = NULL;
     } /* else the same text is not applied again: a reload resets idle clients */
@@ -667,8 +707,10 @@ void nginx_free(struct nginx *n)
     if (!n)
         return;
     supervisor_unobserve(n->sup, on_change, n);
-    while (n->drains)
-        finish_drain(n, n->drains, -ECANCELED);
+    for (struct drain *d = n->drains, *next; d; d = next) { /* their owners are gone */
+        next = d->next;
+        drain_free(d);
+    }
     if (n->check_fd >= 0)
         close(n->check_fd);
     free(n->applied);
@@ -676,7 +718,6 @@ void nginx_free(struct nginx *n)
     free(n->candidate);
     clear(&n->in);
     clear(&n->cand_in);
-    clear(&n->draining);
     /* libuv runs close callbacks in no promised order (1.44: the last closed first) */
     n->closing = 3;
     uv_close((uv_handle_t *)&n->coalesce, on_closed);

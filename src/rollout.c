@@ -12,16 +12,16 @@ struct item {
 
 struct rollout {
     struct supervisor *sup;
-    struct nginx *const *ng;
+    struct nginx *ng;
     const struct rollout_hooks *h;
     void *ctx;
     struct item *items;
     int n, cap, at;
-    int since; /* proc_spawns() of the one in hand when it was restarted */
+    int since; /* proc_attempts() of the one in hand when it was restarted */
     enum { IDLE, DRAINING, STARTING } phase;
 };
 
-struct rollout *rollout_new(struct supervisor *sup, struct nginx *const *ng,
+struct rollout *rollout_new(struct supervisor *sup, struct nginx *ng,
                             const struct rollout_hooks *h, void *ctx)
 {
     struct rollout *ro = calloc(1, sizeof(*ro));
@@ -67,19 +67,12 @@ static void finish(struct rollout *ro, bool ok)
     ro->h->done(ro->ctx, ok, left);
 }
 
-static void undrain(struct rollout *ro, const char *name)
-{
-    if (*ro->ng)
-        nginx_undrain(*ro->ng, &name, 1);
-}
-
 static void next(struct rollout *ro);
 
 static void done_with(struct rollout *ro, enum rollout_outcome o, const struct proc *p)
 {
     const char *name = ro->items[ro->at].name;
-    if (o != ROLLOUT_REMOVED)
-        undrain(ro, name);
+    nginx_release(ro->ng, ro); /* a removed one is STOPPING: nginx leaves it out */
     ro->h->step(ro->ctx, name, o, p);
     if (o == ROLLOUT_FAILED)
         return finish(ro, false);
@@ -108,7 +101,7 @@ static void on_drained(void *ctx, int err)
         return done_with(ro, ROLLOUT_REMOVED, NULL);
     }
     ro->phase = STARTING;
-    ro->since = proc_spawns(p);
+    ro->since = proc_attempts(p);
     supervisor_restart(ro->sup, p); /* its changes of state bring rollout_progress() */
 }
 
@@ -118,9 +111,9 @@ static void next(struct rollout *ro)
         return finish(ro, true);
     struct proc *p = supervisor_find(ro->sup, ro->items[ro->at].name);
     ro->phase = DRAINING;
-    if (p && nginx_routes_to(*ro->ng, p))
-        return nginx_drain(*ro->ng, (const char *const *)&ro->items[ro->at].name, 1, on_drained,
-                           ro);
+    if (p && nginx_routes_to(ro->ng, p) &&
+        nginx_drain(ro->ng, (const char *const *)&ro->items[ro->at].name, 1, on_drained, ro) == 0)
+        return;
     on_drained(ro, 0);
 }
 
@@ -136,7 +129,7 @@ void rollout_progress(struct rollout *ro)
         return;
     struct proc *p = supervisor_find(ro->sup, ro->items[ro->at].name);
     enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
-    bool anew = p && proc_spawns(p) > ro->since;
+    bool anew = p && proc_attempts(p) > ro->since;
     if (anew && st == PROC_RUNNING)
         return done_with(ro, ROLLOUT_RESTARTED, p);
     if (!p || proc_removing(p) || (!anew && proc_state_is_down(st) && !proc_wanted_up(p)))
@@ -149,10 +142,7 @@ void rollout_free(struct rollout *ro)
 {
     if (!ro)
         return;
-    if (ro->phase != IDLE && *ro->ng) {
-        nginx_cancel_drains(*ro->ng, ro);
-        undrain(ro, ro->items[ro->at].name);
-    }
+    nginx_release(ro->ng, ro);
     forget(ro);
     free(ro->items);
     free(ro);

@@ -45,7 +45,7 @@ struct run {
     const char *path;
     const struct config *cfg; /* the current one; the supervisor owns it */
     struct supervisor *sup;
-    struct nginx *nginx; /* with an [nginx] section */
+    struct nginx *nginx; /* for the whole run: idle without an [nginx] section */
     struct rollout *rollout; /* a reload's changes to the workers nginx routes to */
     struct control *control;
     struct signals *signals;
@@ -267,20 +267,6 @@ static int keep_only(struct run *r)
     return 0;
 }
 
-/* The nginx manager follows the new config: created, told, or let go. */
-static void follow_nginx(struct run *r, const struct config *next)
-{
-    if (!next->nginx && r->nginx) {
-        nginx_free(r->nginx);
-        r->nginx = NULL;
-    } else if (next->nginx && !r->nginx) {
-        r->nginx = nginx_new(&r->loop, r->sup, next);
-    } else if (next->nginx) {
-        nginx_set_config(r->nginx, next);
-    }
-    control_set_nginx(r->control, r->nginx);
-}
-
 /* A running worker nginx routes to is not restarted or removed by the reload at
  * once: the rollout takes it, one at a time, through nginx. */
 static bool hold(void *ctx, struct proc *p, bool removing)
@@ -335,7 +321,7 @@ static int reload(void *ctx, char *msg, size_t len)
      * heard by nginx while it frees the old config */
     r->cfg = next;
     apply_settings(r, next);
-    follow_nginx(r, next);
+    nginx_set_config(r->nginx, next);
     supervisor_reload(r->sup, next, hold, r, &sum);
     rollout_start(r->rollout);
     start_watching(r);
@@ -520,18 +506,18 @@ static int setup(struct run *r)
     r->sup = supervisor_new(&r->loop, (struct config *)r->cfg, on_critical, r);
     if (!r->sup)
         return -ENOMEM;
-    if (r->cfg->nginx && !(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
+    if (!(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
         return -ENOMEM;
     char why[512];
-    r->control = control_start(&r->loop, &r->cfg->tend, r->sup, &hooks, r, why, sizeof(why));
+    r->control = control_start(&r->loop, &r->cfg->tend, r->sup, r->nginx, &hooks, r, why,
+                               sizeof(why));
     if (!r->control && strstr(why, "another tend")) {
         log_error("%s: not starting", why);
         return -EADDRINUSE;
     }
     if (!r->control)
         log_error("control: %s: tendctl cannot reach this tend", why);
-    control_set_nginx(r->control, r->nginx);
-    if (!(r->rollout = rollout_new(r->sup, &r->nginx, &reload_rollout, r)))
+    if (!(r->rollout = rollout_new(r->sup, r->nginx, &reload_rollout, r)))
         return -ENOMEM;
     supervisor_observe(r->sup, on_change, r);
     uint64_t wd = notify_watchdog_ms();

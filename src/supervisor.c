@@ -146,11 +146,25 @@ static void log_transition(struct proc *p, enum proc_state old)
     }
 }
 
-static void tell_observers(struct proc *p, enum proc_state old)
+static void on_tell(uv_idle_t *h);
+
+/* Queues the news that p went from old to its state now (STYLE rule 12: it is told
+ * from the loop, never from inside the transition). Out of memory, the news is
+ * lost but not the change: observers read states, and the next news tells them. */
+static void tell_later(struct proc *p, enum proc_state old)
 {
     struct supervisor *s = p->sup;
-    for (int i = 0; i < s->nobservers; i++)
-        s->observers[i].cb(s->observers[i].ctx, p, old);
+    if (s->nnews == s->capnews) {
+        int cap = s->capnews ? 2 * s->capnews : 16;
+        struct news *more = realloc(s->news, sizeof(*more) * (size_t)cap);
+        if (!more)
+            return;
+        s->news = more;
+        s->capnews = cap;
+    }
+    s->news[s->nnews++] = (struct news){p, old};
+    p->queued++;
+    uv_idle_start(&s->tell, on_tell);
 }
 
 static void set_state(struct proc *p, enum proc_state next)
@@ -168,10 +182,10 @@ static void set_state(struct proc *p, enum proc_state next)
         p->failing = false;
     if (proc_state_is_down(next) && p->pending.prog)
         supervisor_swap_pending(p, false);
-    if (proc_state_is_down(next) && p->removing) /* out of the table, from the loop */
-        uv_timer_start(&s->notify, on_notify, 0, 0);
+    if (proc_state_is_down(next) && p->removing)
+        s->sweep = true; /* out of the table once its news is told */
     log_transition(p, old);
-    tell_observers(p, old);
+    tell_later(p, old);
 }
 
 /* ---- actions ---- */
@@ -342,6 +356,7 @@ static void do_spawn(struct proc *p)
     struct childio_pipes pipes;
     int r;
     p->failing = false;
+    p->attempts++;
     if (p->cfg->problem) {
         set_error(p, "%s", p->cfg->problem);
         return proc_event(p, EV_SPAWN_FAILED);
@@ -402,35 +417,67 @@ static void perform(struct proc *p, unsigned actions)
 /* Either callback may end with supervisor_free(): nothing touches s after one. */
 static void on_proc_closed(uv_handle_t *h);
 
-/* Processes leaving the table go once they are down; their memory goes with their
- * timer. Observers hear of it once they can no longer find them. */
+/* Processes leaving the table go once they are down and no news names them; the
+ * news of their going is the last, and their memory goes after it is told. */
 static void sweep_removed(struct supervisor *s)
 {
-    struct proc **gone = calloc((size_t)s->nprocs + 1, sizeof(*gone));
-    int ngone = 0, j = 0;
-    if (!gone)
-        return; /* the next notification tries again */
+    int j = 0;
+    s->sweep = false;
     for (int i = 0; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
-        if (p->removing && proc_state_is_down(p->state))
-            gone[ngone++] = p;
-        else
+        if (p->removing && proc_state_is_down(p->state) && !p->queued) {
+            log_info("%s: removed", p->cfg->name);
+            p->gone = true;
+            tell_later(p, p->state);
+        } else {
             s->procs[j++] = p;
+            s->sweep |= p->removing && proc_state_is_down(p->state);
+        }
     }
     s->nprocs = j;
-    for (int i = 0; i < ngone; i++) {
-        log_info("%s: removed", gone[i]->cfg->name);
-        for (int k = 0; k < s->nobservers; k++)
-            s->observers[k].cb(s->observers[k].ctx, gone[i], gone[i]->state);
-        uv_close((uv_handle_t *)&gone[i]->timer, on_proc_closed);
+}
+
+void supervisor_leave(struct proc *p)
+{
+    p->removing = true;
+    if (proc_state_is_down(p->state)) { /* already down: the next turn takes it */
+        p->sup->sweep = true;
+        uv_idle_start(&p->sup->tell, on_tell);
     }
-    free(gone);
+}
+
+/* One item told: a process gone from the table goes with the last one naming it. */
+static void told(struct proc *p)
+{
+    if (--p->queued == 0 && p->gone)
+        uv_close((uv_handle_t *)&p->timer, on_proc_closed);
+}
+
+/* Tells what is queued, in order. What observers cause meanwhile is queued for the
+ * next turn: the batch is taken first, so nothing they do changes what is walked. */
+static void on_tell(uv_idle_t *h)
+{
+    struct supervisor *s = h->data;
+    struct news *batch = s->news;
+    int n = s->nnews;
+    s->news = NULL;
+    s->nnews = s->capnews = 0;
+    for (int i = 0; i < n; i++) {
+        for (int k = 0; k < s->nobservers; k++)
+            s->observers[k].cb(s->observers[k].ctx, batch[i].p, batch[i].old);
+        told(batch[i].p);
+    }
+    free(batch);
+    if (s->sweep)
+        sweep_removed(s);
+    reconcile(s); /* dependents held back until their dependencies' news was told */
+    if (!s->nnews)
+        uv_idle_stop(h);
 }
 
 static void on_notify(uv_timer_t *t)
 {
     struct supervisor *s = t->data;
-    sweep_removed(s);
     if (s->critical_status >= 0 && !s->stopping && s->critical) {
         int status = s->critical_status;
         s->critical_status = -1;
@@ -489,7 +536,7 @@ static void proc_event(struct proc *p, enum proc_event ev)
     set_state(p, st.next);
     perform(p, st.actions);
     if (old == st.next && old == PROC_STARTING && (st.actions & ACT_SPAWN))
-        tell_observers(p, old); /* retried at once: the same state, a new process */
+        tell_later(p, old); /* retried at once: the same state, a new process */
     if (p->state == PROC_EXITED || p->state == PROC_FATAL)
         gave_up(p);
     reconcile(p->sup);
@@ -552,13 +599,15 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
 /* A dependency is met once each of its processes is RUNNING, stopped on purpose, or
  * has failed a start (BACKOFF, FATAL), as a systemd start job ends either way: waiting
  * for one that may never come (startretries = unlimited) would hold its dependents
- * back for good (nginx, with one worker crash-looping, still serves the others). */
+ * back for good (nginx, with one worker crash-looping, still serves the others).
+ * And once the news of that is told: nginx's upstream is written from it. */
 static bool program_ready(const struct supervisor *s, const struct program_cfg *g)
 {
     for (int i = 0; i < s->nprocs; i++) {
         const struct proc *p = s->procs[i];
-        if (p->prog == g && p->wanted_up && p->state != PROC_RUNNING &&
-            p->state != PROC_BACKOFF && p->state != PROC_FATAL)
+        if (p->prog == g && p->wanted_up &&
+            (p->queued || (p->state != PROC_RUNNING && p->state != PROC_BACKOFF &&
+                           p->state != PROC_FATAL)))
             return false;
     }
     return true;
@@ -697,8 +746,9 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
     s->rnd = (uint32_t)uv_hrtime() | 1;
     uv_timer_init(loop, &s->notify);
     uv_idle_init(loop, &s->soon);
-    s->notify.data = s->soon.data = s;
-    s->open_handles = 2;
+    uv_idle_init(loop, &s->tell);
+    s->notify.data = s->soon.data = s->tell.data = s;
+    s->open_handles = 3;
     for (int i = 0; i < cfg->nprograms; i++)
         for (int j = 0; j < cfg->programs[i].nprocs; j++)
             supervisor_add(s, snap, &cfg->programs[i], &cfg->programs[i].procs[j]);
@@ -774,8 +824,14 @@ void supervisor_free(struct supervisor *s)
     free(s->procs);
     s->procs = NULL;
     s->nprocs = 0;
+    for (int i = 0; i < s->nnews; i++) /* untold: the gone ones still need closing */
+        told(s->news[i].p);
+    free(s->news);
+    s->news = NULL;
+    s->nnews = 0;
     uv_close((uv_handle_t *)&s->notify, on_handle_closed); /* s goes with its handles */
     uv_close((uv_handle_t *)&s->soon, on_handle_closed);
+    uv_close((uv_handle_t *)&s->tell, on_handle_closed);
 }
 
 void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx)
@@ -873,9 +929,9 @@ int proc_restarts(const struct proc *p)
     return p->restarts;
 }
 
-int proc_spawns(const struct proc *p)
+int proc_attempts(const struct proc *p)
 {
-    return p->spawns;
+    return p->attempts;
 }
 
 int proc_last_status(const struct proc *p)

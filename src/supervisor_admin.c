@@ -93,10 +93,8 @@ void supervisor_restart(struct supervisor *s, struct proc *p)
 
 void supervisor_remove(struct supervisor *s, struct proc *p)
 {
-    p->removing = true;
     supervisor_want_down(s, p);
-    if (proc_state_is_down(p->state)) /* already down: the next turn of the loop takes it */
-        supervisor_event(p, EV_STOP);
+    supervisor_leave(p);
 }
 
 /* ---- scaling ---- */

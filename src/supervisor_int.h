@@ -16,6 +16,13 @@ struct snapshot {
 
 enum { MAX_OBSERVERS = 8 };
 
+/* A change to tell the observers: p went from old to its state now (or, gone, left
+ * the table). Told from the loop, after the transition and its actions are done. */
+struct news {
+    struct proc *p;
+    enum proc_state old;
+};
+
 struct proc {
     struct supervisor *sup;
     struct snapshot *snap; /* holds prog and cfg */
@@ -30,9 +37,12 @@ struct proc {
     bool wanted_up, failing;
     bool due; /* its zero-delay timer: handled on the next turn of the loop */
     bool removing; /* leaves the table once down (scaled down, or gone from the config) */
+    bool gone;     /* out of the table: freed once the news of it has been told */
+    int queued;    /* news items that name it, not yet told */
     pid_t pid;
     uint64_t started_ms, changed_ms, delay_ms;
     int failed_starts, restarts, spawns, last_status;
+    int attempts; /* starts tried, failed ones (exec, chdir) too */
     struct backoff backoff;
     char *error; /* why it last failed, or NULL */
     uv_timer_t timer; /* the phase's: startsecs/ready_timeout, backoff, stopwaitsecs */
@@ -48,13 +58,19 @@ struct supervisor {
     struct proc **procs;      /* in start order */
     int nprocs, cap;
     bool stopping, reconciling, changed, freeing;
+    bool sweep; /* a process leaving the table may be down now */
+    /* STYLE rule 12: observers never run inside a transition. Changes are queued
+     * here and told by the idle handle `tell`, in order, on the next turn. */
+    struct news *news;
+    int nnews, capnews;
+    uv_idle_t tell;
     /* Calls out (critical, stopped) can start a shutdown or free the supervisor:
      * they are made from this timer, never from inside an event being handled. */
     uv_timer_t notify;
     /* Zero delays (restart_delay = 0, startsecs = 0) wait for the next turn of the
      * loop, after its I/O: a crash loop at full speed still lets reaping happen. */
     uv_idle_t soon;
-    int open_handles; /* notify and soon: s is freed when both are closed */
+    int open_handles; /* notify, soon and tell: s is freed when all are closed */
     int critical_status; /* -1: none pending */
     supervisor_stopped_cb *stopped;
     void *stopped_ctx;
@@ -74,6 +90,8 @@ void supervisor_event(struct proc *p, enum proc_event ev);
 void supervisor_reconcile(struct supervisor *s);
 /* Moves p to its pending config (after a reload); keep_sink when its logs are the same. */
 void supervisor_swap_pending(struct proc *p, bool keep_sink);
+/* p leaves the table once it is down and its news is told. */
+void supervisor_leave(struct proc *p);
 void snapshot_release(struct supervisor *s, struct snapshot *snap);
 
 #endif
