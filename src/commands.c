@@ -1,6 +1,4 @@
-/* commands: what each tendctl command does. Commands that take time (start,
- * stop, restart, scale, tail -f) wait for the supervisor's changes; the stops
- * of workers nginx routes to are drained through nginx first. */
+/* commands: what each tendctl command does (see commands.h). */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -11,13 +9,19 @@
 #include <unistd.h>
 
 #include "childio.h"
-#include "control_int.h"
+#include "commands.h"
+#include "proto.h"
 #include "json.h"
 #include "rollout.h"
 #include "strconv.h"
 #include "version.h"
 
 enum { MAX_TARGETS = 100000 };
+
+static const struct commands *cmds(const struct request *r)
+{
+    return r->ctx;
+}
 
 /* ---- naming processes ---- */
 
@@ -70,7 +74,7 @@ static int resolve(struct request *r, struct supervisor *sup, char **names, int 
 
 static struct proc **targets(struct request *r, char **names, int n, int *count)
 {
-    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct supervisor *sup = cmds(r)->sup;
     struct proc **out = calloc((size_t)supervisor_count(sup) + 1, sizeof(*out));
     if (!out) {
         reply_end(r, PROTO_FAILED);
@@ -173,7 +177,7 @@ static void status_line(struct text *t, struct proc *p, int width)
 
 static void cmd_status(struct request *r)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     bool json = false;
     char *names[PROTO_MAX_ARGS];
     int n = 0, count, width = 4, ready = 0;
@@ -281,7 +285,7 @@ static uint64_t longest_bound(struct proc **procs, int n)
 /* Whether process i reached the goal (true), failed (reported), or not yet. */
 static bool settled(struct request *r, struct wait *w, int i)
 {
-    struct proc *p = supervisor_find(control_env(r->ctl)->sup, w->names[i]);
+    struct proc *p = supervisor_find(cmds(r)->sup, w->names[i]);
     enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
     if (w->goal == GOAL_GONE)
         return !p;
@@ -321,7 +325,7 @@ static void wait_progress(struct request *r)
     }
     if (open)
         return;
-    nginx_release(control_env(r->ctl)->nginx, r);
+    nginx_release(cmds(r)->nginx, r);
     int failed = w->failed;
     wait_free(w);
     r->pending.state = NULL;
@@ -333,7 +337,7 @@ static void wait_progress(struct request *r)
 static void wait_cancel(struct request *r)
 {
     struct wait *w = r->pending.state;
-    nginx_release(control_env(r->ctl)->nginx, r);
+    nginx_release(cmds(r)->nginx, r);
     if (!w)
         return;
     wait_free(w);
@@ -343,7 +347,7 @@ static void wait_cancel(struct request *r)
 static void wait_expired(struct request *r)
 {
     struct wait *w = r->pending.state;
-    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct supervisor *sup = cmds(r)->sup;
     for (int i = 0; i < w->n; i++) {
         struct proc *p = supervisor_find(sup, w->names[i]);
         if (!w->done[i])
@@ -368,7 +372,7 @@ static void wait_for(struct request *r, struct wait *w, uint64_t bound)
 /* Workers in nginx's upstream, while nginx runs and is not being stopped too. */
 static int drainable(struct request *r, struct proc **procs, int n, char **out)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     const struct config *c = supervisor_config(e->sup);
     int count = 0;
     for (int i = 0; i < n; i++)
@@ -386,7 +390,7 @@ typedef void act_fn(struct supervisor *s, struct proc *p);
 static void act_now(struct request *r, act_fn *fn)
 {
     struct wait *w = r->pending.state;
-    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct supervisor *sup = cmds(r)->sup;
     w->draining = false;
     for (int i = 0; i < w->n; i++) {
         struct proc *p = supervisor_find(sup, w->names[i]);
@@ -426,7 +430,7 @@ static void stop_or_restart(struct request *r, enum goal goal, const char *verb)
             wait_free(w);
         return reply_end(r, PROTO_FAILED);
     }
-    w->draining = nd > 0 && nginx_drain(control_env(r->ctl)->nginx, (const char *const *)drain,
+    w->draining = nd > 0 && nginx_drain(cmds(r)->nginx, (const char *const *)drain,
                                         nd, on_drained, r) == 0;
     free(drain);
     wait_on(r, w, bound);
@@ -436,7 +440,7 @@ static void stop_or_restart(struct request *r, enum goal goal, const char *verb)
 
 static void cmd_start(struct request *r)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     int count;
     if (r->argc < 2)
         return reply(r, 'e', "usage: tendctl start NAME...\n"), reply_end(r, PROTO_USAGE);
@@ -510,7 +514,7 @@ static void cmd_rolling(struct request *r)
     struct proc **procs = targets(r, r->argv + 2, 1, &count);
     if (!procs)
         return;
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     struct rollout *ro = rollout_new(e->sup, e->nginx, &rolling_hooks, r);
     uint64_t bound = 0; /* one at a time: the sum of their bounds */
     for (int i = 0; ro && i < count; i++) {
@@ -546,7 +550,7 @@ static void scale_drained(void *ctx, int err)
     if (!w)
         return;
     w->draining = false;
-    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct supervisor *sup = cmds(r)->sup;
     for (int i = 0; i < w->n; i++) {
         struct proc *p = supervisor_find(sup, w->names[i]);
         if (p)
@@ -557,7 +561,7 @@ static void scale_drained(void *ctx, int err)
 
 static void scale_down(struct request *r, const char *program, int n)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     int max = supervisor_count(e->sup), count;
     struct proc **victims = calloc((size_t)max + 1, sizeof(*victims));
     char **drain = calloc((size_t)max + 1, sizeof(char *));
@@ -580,7 +584,7 @@ static void scale_down(struct request *r, const char *program, int n)
 
 static void scale_up(struct request *r, const char *program, int n)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     char err[512];
     int before = supervisor_numprocs(e->sup, program);
     if (supervisor_scale_up(e->sup, program, n, err, sizeof(err)) < 0) {
@@ -607,7 +611,7 @@ static void scale_up(struct request *r, const char *program, int n)
 
 static void cmd_scale(struct request *r)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     char *eq = r->argc == 2 ? strchr(r->argv[1], '=') : NULL;
     long n;
     if (!eq || strconv_long(eq + 1, 0, MAX_TARGETS, &n) < 0)
@@ -673,7 +677,7 @@ static void cmd_pid(struct request *r)
 
 static void cmd_health(struct request *r)
 {
-    struct supervisor *sup = control_env(r->ctl)->sup;
+    struct supervisor *sup = cmds(r)->sup;
     int bad = 0;
     for (int i = 0; i < supervisor_count(sup); i++) {
         struct proc *p = supervisor_proc(sup, i);
@@ -787,7 +791,7 @@ static void cmd_tail(struct request *r)
 
 static void cmd_reload(struct request *r)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     char msg[2048];
     int rc = e->hooks->reload(e->ctx, msg, sizeof(msg));
     reply(r, rc < 0 ? 'e' : 'o', "%s\n", msg);
@@ -796,7 +800,7 @@ static void cmd_reload(struct request *r)
 
 static void cmd_nginx(struct request *r)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     if (!supervisor_config(e->sup)->nginx) {
         reply(r, 'e', "tend: this config has no [nginx] section\n");
         return reply_end(r, PROTO_FAILED);
@@ -809,7 +813,7 @@ static void cmd_nginx(struct request *r)
 
 static void cmd_shutdown(struct request *r)
 {
-    const struct control_env *e = control_env(r->ctl);
+    const struct commands *e = cmds(r);
     reply(r, 'o', "shutting down\n");
     reply_end(r, PROTO_OK);
     e->hooks->shutdown(e->ctx);
@@ -821,8 +825,9 @@ static void cmd_version(struct request *r)
     reply_end(r, PROTO_OK);
 }
 
-void commands_run(struct request *r)
+void commands_run(void *ctx, struct request *r)
 {
+    (void)ctx; /* r->ctx: the same */
     static const struct {
         const char *name;
         void (*run)(struct request *r);

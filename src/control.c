@@ -1,5 +1,5 @@
 /* control: the control socket: safe creation, peer checks, framed requests in,
- * framed replies out. What the commands do is in commands.c. */
+ * framed replies out. What the requests mean is the callback's business. */
 #include "control.h"
 
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "control_int.h"
+#include "proto.h"
 #include "log.h"
 
 /* A client has this long to send its request; past MAX_CONNS open connections, a
@@ -42,7 +42,8 @@ struct control {
     unsigned version; /* of the waiting list: bumped when a request leaves it */
     uint64_t refused_at; /* when a refusal was last logged */
     unsigned refused;    /* refusals since, not logged */
-    struct control_env env;
+    control_request_cb *cb;
+    void *ctx;
     char *path;
     uid_t owner;
     struct request *waiting;
@@ -54,16 +55,6 @@ struct wbuf {
     char data[];
 };
 
-const struct control_env *control_env(const struct control *c)
-{
-    return &c->env;
-}
-
-void control_changed(struct control *c)
-{
-    if (c)
-        commands_progress(c);
-}
 
 /* ---- replies ---- */
 
@@ -222,8 +213,10 @@ void request_wait(struct request *r, struct pending p)
 /* Gives each waiting request one look. Progress may end any request, not only its
  * own (STYLE rule 12): when the list changed, the walk starts again from the head,
  * skipping those already seen this time. */
-void commands_progress(struct control *c)
+void control_progress(struct control *c)
 {
+    if (!c)
+        return;
     static unsigned walks;
     unsigned walk = ++walks;
     for (struct request *r = c->waiting; r;) {
@@ -282,10 +275,11 @@ static void start_request(struct conn *k, uint32_t len)
     memcpy(r->argv, argv, sizeof(char *) * (size_t)argc);
     r->argc = argc;
     r->ctl = k->ctl;
+    r->ctx = k->ctl->ctx;
     r->conn = k;
     k->req = r;
     k->taken = true; /* reading goes on: the client's leaving cancels what it waits for */
-    commands_run(r);
+    k->ctl->cb(k->ctl->ctx, r);
 }
 
 static void take_bytes(struct conn *k, const char *data, size_t n)
@@ -523,9 +517,8 @@ static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
     }
 }
 
-struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct supervisor *sup,
-                              struct nginx *ng, const struct control_hooks *hooks, void *ctx,
-                              char *err, size_t len)
+struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, control_request_cb *cb,
+                              void *ctx, char *err, size_t len)
 {
     uid_t uid;
     gid_t gid;
@@ -542,7 +535,8 @@ struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, struct 
         free(c);
         return NULL;
     }
-    c->env = (struct control_env){.sup = sup, .nginx = ng, .hooks = hooks, .ctx = ctx};
+    c->cb = cb;
+    c->ctx = ctx;
     c->owner = uid != (uid_t)-1 ? uid : geteuid();
     uv_pipe_init(loop, &c->listener, 0);
     uv_timer_init(loop, &c->deadline);

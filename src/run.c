@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "childio.h"
+#include "commands.h"
 #include "config.h"
 #include "control.h"
 #include "log.h"
@@ -48,6 +49,7 @@ struct run {
     struct nginx *nginx; /* for the whole run: idle without an [nginx] section */
     struct rollout *rollout; /* a reload's changes to the workers nginx routes to */
     struct control *control;
+    struct commands commands; /* what the control socket's requests mean */
     struct signals *signals;
     struct output *out, *err;
     struct output *own;      /* where tend's own messages go: stderr, or stdout */
@@ -340,7 +342,7 @@ static void shutdown_hook(void *ctx)
     begin_shutdown(ctx, 0);
 }
 
-static const struct control_hooks hooks = {reload, shutdown_hook};
+static const struct commands_hooks hooks = {reload, shutdown_hook};
 
 /* systemd hears READY=1 once every autostart program is ready, and a summary line. */
 static void tell_systemd(struct run *r)
@@ -365,7 +367,7 @@ static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;
     (void)p, (void)old;
-    control_changed(r->control);
+    control_progress(r->control);
     rollout_progress(r->rollout);
     tell_systemd(r);
 }
@@ -509,7 +511,8 @@ static int setup(struct run *r)
     if (!(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
         return -ENOMEM;
     char why[512];
-    r->control = control_start(&r->loop, &r->cfg->tend, r->sup, r->nginx, &hooks, r, why,
+    r->commands = (struct commands){r->sup, r->nginx, &hooks, r};
+    r->control = control_start(&r->loop, &r->cfg->tend, commands_run, &r->commands, why,
                                sizeof(why));
     if (!r->control && strstr(why, "another tend")) {
         log_error("%s: not starting", why);

@@ -695,6 +695,37 @@ void supervisor_reconcile(struct supervisor *s)
     reconcile(s);
 }
 
+/* ---- snapshots ---- */
+
+void snapshot_release(struct supervisor *s, struct snapshot *snap)
+{
+    if (--snap->refs > 0 || snap == s->snaps)
+        return; /* still used, or the current one */
+    for (struct snapshot **p = &s->snaps; *p; p = &(*p)->next)
+        if (*p == snap) {
+            *p = snap->next;
+            break;
+        }
+    config_free(snap->cfg);
+    free(snap);
+}
+
+void supervisor_swap_pending(struct proc *p, bool keep_sink)
+{
+    struct snapshot *old = p->snap;
+    p->snap = p->pending.snap;
+    p->prog = p->pending.prog;
+    p->cfg = p->pending.cfg;
+    p->pending.snap = NULL;
+    p->pending.prog = NULL;
+    p->pending.cfg = NULL;
+    if (!keep_sink) { /* its log destinations may have changed */
+        childio_sink_unref(p->sink);
+        p->sink = NULL;
+    }
+    snapshot_release(p->sup, old);
+}
+
 /* ---- the table ---- */
 
 struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
@@ -952,4 +983,9 @@ bool proc_wanted_up(const struct proc *p)
 struct childio_sink *proc_sink(const struct proc *p)
 {
     return p->sink;
+}
+
+bool proc_removing(const struct proc *p)
+{
+    return p->removing;
 }

@@ -12,35 +12,6 @@
 
 /* ---- snapshots ---- */
 
-void snapshot_release(struct supervisor *s, struct snapshot *snap)
-{
-    if (--snap->refs > 0 || snap == s->snaps)
-        return; /* still used, or the current one */
-    for (struct snapshot **p = &s->snaps; *p; p = &(*p)->next)
-        if (*p == snap) {
-            *p = snap->next;
-            break;
-        }
-    config_free(snap->cfg);
-    free(snap);
-}
-
-void supervisor_swap_pending(struct proc *p, bool keep_sink)
-{
-    struct snapshot *old = p->snap;
-    p->snap = p->pending.snap;
-    p->prog = p->pending.prog;
-    p->cfg = p->pending.cfg;
-    p->pending.snap = NULL;
-    p->pending.prog = NULL;
-    p->pending.cfg = NULL;
-    if (!keep_sink) { /* its log destinations may have changed */
-        childio_sink_unref(p->sink);
-        p->sink = NULL;
-    }
-    snapshot_release(p->sup, old);
-}
-
 /* Older snapshots no process uses any more. */
 static void free_unused(struct supervisor *s)
 {
@@ -292,9 +263,4 @@ void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hol
     snap->refs--; /* the reload's own hold; the current snapshot is never freed */
     free_unused(s);
     supervisor_reconcile(s);
-}
-
-bool proc_removing(const struct proc *p)
-{
-    return p->removing;
 }
