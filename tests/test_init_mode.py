@@ -16,6 +16,11 @@ JOBSHELL = os.path.join(HELPERS, "jobshell.py")
 PIPE_AND_TTY = (signal.SIGPIPE, signal.SIGTTIN, signal.SIGTTOU)
 
 
+def gone(pid):
+    st = proc_status(pid)
+    return st is None or st["State"].startswith("Z")
+
+
 def kill_all(pids):
     for pid in pids:
         try:
@@ -167,6 +172,62 @@ def test_orphans_are_reaped(tend_run):
 def test_usage_errors():
     assert run([TEND, "--"]).returncode == 2
     assert run([TEND, "-g", "x"]).returncode == 2
+    for args, message in [(["-e", "256", "--", "true"], "-e '256': not an exit status"),
+                          (["-e", "x", "--", "true"], "-e 'x': not an exit status"),
+                          (["-p", "SIGNOPE", "--", "true"], "-p 'SIGNOPE': not a signal"),
+                          (["-e"], "usage:"), (["-e", "1", "--"], "usage:")]:
+        r = run([TEND] + args)
+        assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
+
+
+@pytest.mark.parametrize("args,script,status", [
+    (["-e", "143"], "exit 143", 0),
+    (["-e", "143"], "kill -TERM $$", 0),  # as tini: 128 + N is mapped too
+    (["-e", "143"], "exit 3", 3),
+    (["-e", "3", "-e", "143"], "exit 3", 0),
+    (["-g", "-e", "3", "-e", "143"], "exit 143", 0),
+])
+def test_expected_exit_status_is_success(tend_run, args, script, status):
+    assert tend_run(args + ["--", "/bin/sh", "-c", script]).wait() == status
+
+
+def test_parent_death_signal_is_forwarded():
+    # a parent that starts tend, then is killed: tend gets SIGTERM and passes it on
+    code = f"import subprocess; subprocess.call([{TEND!r}, '-p', 'SIGTERM', '--', {SIGECHO!r}])"
+    parent = subprocess.Popen(["/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    out = Collector(parent.stdout.fileno())
+    below = []
+    try:
+        out.wait(r"ready \d+")
+        below = descendants(parent.pid)
+        parent.kill()
+        parent.wait(10)
+        out.wait(r"got SIGTERM")
+        wait_for(lambda: all(gone(p) for p in below), what="tend and its child to exit")
+    finally:
+        kill_all(below + [parent.pid])
+        parent.wait(10)
+        out.thread.join(5)
+        parent.stdout.close()
+
+
+def test_parent_death_sigkill_ends_the_namespace():
+    # tend as PID 1, its parent killed (no --kill-child: unshare asks for nothing itself)
+    outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", TEND, "-p", "SIGKILL",
+                              "--", "sleep", "1000"], stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    tend = child = None
+    try:
+        tend = wait_for(lambda: (children(outer.pid) or [None])[0], what="tend to start")
+        child = wait_for(lambda: (children(tend) or [None])[0], what="the child to start")
+        outer.kill()
+        outer.wait(10)
+        wait_for(lambda: gone(tend) and gone(child), what="tend and its child to die")
+    finally:
+        kill_all([p for p in (child, tend) if p])
+        outer.kill()
+        outer.wait(10)
 
 
 def test_the_child_gets_pipe_and_tty_signals_at_their_defaults():
