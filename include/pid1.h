@@ -17,6 +17,9 @@ struct pid1_origin {
 /* Call first thing in main(): records the origin, ignores SIGPIPE, raises tend's
  * own descriptor limit, and becomes a subreaper unless PID 1. */
 void pid1_setup(void);
+/* Has the kernel send sig to tend when its parent dies (PR_SET_PDEATHSIG, tini's -p).
+ * Returns 0 or -errno. */
+int pid1_watch_parent(int sig);
 bool pid1_is_init(void);
 const struct pid1_origin *pid1_origin(void);
 /* Sends sig to every process left below tend (as PID 1: every process in the

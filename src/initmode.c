@@ -25,10 +25,17 @@ struct init {
     uv_loop_t loop;
     uv_timer_t grace;
     struct signals *signals;
+    const struct initmode_opts *o;
     pid_t child;
-    bool to_group, sweeping;
+    bool sweeping;
     int status; /* the child's, as the exit status to return */
 };
+
+/* The child's status as tend reports it: one the user expects (-e) is a success. */
+static int reported(const struct init *in, int status)
+{
+    return in->o->expected[status] ? 0 : status;
+}
 
 static int exit_status(int wstatus)
 {
@@ -52,7 +59,7 @@ static void on_exit_status(void *ctx, pid_t pid, int wstatus)
     struct init *in = ctx;
     if (pid != in->child || in->sweeping)
         return;
-    in->status = exit_status(wstatus);
+    in->status = reported(in, exit_status(wstatus));
     in->sweeping = true;
     if (pid1_signal_all(SIGTERM) > 0)
         uv_timer_start(&in->grace, on_grace, SWEEP_GRACE_MS, 0);
@@ -71,18 +78,18 @@ static void on_signal(void *ctx, int signo)
             pid1_signal_all(SIGKILL);
         return;
     }
-    if (kill(in->to_group ? -in->child : in->child, signo) < 0 && errno != ESRCH)
+    if (kill(in->o->to_group ? -in->child : in->child, signo) < 0 && errno != ESRCH)
         log_warn("forward signal %d: %s", signo, strerror(errno));
 }
 
-int initmode_main(char **argv, bool to_group)
+int initmode_main(const struct initmode_opts *o)
 {
-    struct init in = {.to_group = to_group};
-    const struct pid1_origin *o = pid1_origin();
+    struct init in = {.o = o};
+    const struct pid1_origin *origin = pid1_origin();
     struct spawn_opts opts = {
-        .argv = argv, .envp = environ, .umask = -1, .fds = {0, 1, 2}, .mask = &o->mask,
-        .ignored = &o->ignored, .foreground = true, .inherit_fds = true,
-        .nofile = (long)o->nofile.rlim_cur,
+        .argv = o->argv, .envp = environ, .umask = -1, .fds = {0, 1, 2}, .mask = &origin->mask,
+        .ignored = &origin->ignored, .foreground = true, .inherit_fds = true,
+        .nofile = (long)origin->nofile.rlim_cur,
     };
     sigset_t set;
     int err;
@@ -99,9 +106,12 @@ int initmode_main(char **argv, bool to_group)
         uv_loop_close(&in.loop);
         return 1;
     }
+    /* after the signals are watched: a catchable one is forwarded like any other */
+    if (o->parent_death && (err = pid1_watch_parent(o->parent_death)) < 0)
+        log_warn("set the parent death signal: %s", strerror(-err));
     if ((err = spawn_process(&opts, &in.child, why, sizeof(why))) < 0) {
         log_error("%s", why);
-        in.status = err == -ENOENT ? 127 : 126;
+        in.status = reported(&in, err == -ENOENT ? 127 : 126);
         in.sweeping = true;
         on_signal(&in, SIGCHLD); /* reap the failed child, then leave */
     }

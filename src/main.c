@@ -9,12 +9,14 @@
 #include "dev.h"
 #include "pid1.h"
 #include "run.h"
+#include "strconv.h"
 #include "version.h"
 
 static int usage(FILE *out, int status)
 {
     fputs("usage: tend [-c FILE]                 run the programs of a config (foreground)\n"
-          "       tend [-g] -- CMD [ARGS...]     run one command as init (signals, reaping)\n"
+          "       tend [-g] [-e CODE]... [-p SIG] -- CMD [ARGS...]\n"
+          "                                     run one command as init (signals, reaping)\n"
           "       tend check [-c FILE] [--strict]\n"
           "       tend dev [-c FILE | -f Procfile] [-e .env] [-m name=N,...] [-p PORT]\n"
           "                [--watch] [--only NAME] [-t]\n"
@@ -23,15 +25,44 @@ static int usage(FILE *out, int status)
     return status;
 }
 
-/* tend [-g] -- CMD ARGS */
+static bool is_init_option(const char *arg)
+{
+    return !strcmp(arg, "--") || !strcmp(arg, "-g") || !strcmp(arg, "-e") || !strcmp(arg, "-p");
+}
+
+/* One of tini's options at argv[*i], moving *i past its value. Returns 0, or -1
+ * after saying what is wrong. */
+static int init_option(struct initmode_opts *o, int argc, char **argv, int *i)
+{
+    const char *opt = argv[*i];
+    long code;
+    if (!strcmp(opt, "-g"))
+        return o->to_group = true, 0;
+    if ((strcmp(opt, "-e") && strcmp(opt, "-p")) || *i + 1 >= argc)
+        return usage(stderr, -1);
+    const char *val = argv[++*i];
+    if (opt[1] == 'e' && strconv_long(val, 0, 255, &code) == 0)
+        return o->expected[code] = true, 0;
+    if (opt[1] == 'p' && strconv_signal(val, &o->parent_death) == 0)
+        return 0;
+    fprintf(stderr, "tend: %s '%s': %s\n", opt, val,
+            opt[1] == 'e' ? "not an exit status (0-255)" : "not a signal");
+    return -1;
+}
+
+/* tend [-g] [-e CODE]... [-p SIG] -- CMD ARGS */
 static int init_mode(int argc, char **argv)
 {
-    bool group = argc > 1 && !strcmp(argv[1], "-g");
-    int dash = group ? 2 : 1;
-    if (argc <= dash + 1 || strcmp(argv[dash], "--") != 0)
+    struct initmode_opts o = {0};
+    int i = 1;
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (init_option(&o, argc, argv, &i) < 0)
+            return 2;
+    if (i + 1 >= argc)
         return usage(stderr, 2);
+    o.argv = argv + i + 1;
     pid1_setup();
-    return initmode_main(argv + dash + 1, group);
+    return initmode_main(&o);
 }
 
 /* tend [-c FILE] */
@@ -53,7 +84,7 @@ static int supervise(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    if (argc > 2 && (!strcmp(argv[1], "--") || (!strcmp(argv[1], "-g") && !strcmp(argv[2], "--"))))
+    if (argc > 1 && is_init_option(argv[1]))
         return init_mode(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "check"))
         return check_main(argc - 1, argv + 1);

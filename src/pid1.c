@@ -34,6 +34,16 @@ void pid1_setup(void)
                  strerror(errno));
 }
 
+int pid1_watch_parent(int sig)
+{
+    pid_t parent = getppid();
+    if (prctl(PR_SET_PDEATHSIG, sig) < 0)
+        return -errno;
+    if (getppid() != parent) /* it died before the kernel watched it: no signal would come */
+        raise(sig);
+    return 0;
+}
+
 bool pid1_is_init(void)
 {
     return getpid() == 1;

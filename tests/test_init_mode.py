@@ -3,18 +3,111 @@ import os
 import re
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import ROOT, SLOW, TEND, proc_status, run, wait_for
+from conftest import ROOT, SLOW, TEND, children, proc_status, run, wait_for
 
 HELPERS = os.path.join(ROOT, "tests", "helpers")
 SIGECHO = os.path.join(HELPERS, "sigecho.py")
+JOBSHELL = os.path.join(HELPERS, "jobshell.py")
+PIPE_AND_TTY = (signal.SIGPIPE, signal.SIGTTIN, signal.SIGTTOU)
+
+
+def gone(pid):
+    st = proc_status(pid)
+    return st is None or st["State"].startswith("Z")
+
+
+def kill_all(pids):
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def descendants(pid):
+    out, todo = [], [pid]
+    while todo:
+        kids = children(todo.pop())
+        out += kids
+        todo += kids
+    return out
+
+
+class Collector:
+    """Reads a descriptor to its end in a thread (a terminal's master ends with EIO once
+    no process holds its other side)."""
+
+    def __init__(self, fd):
+        self.fd, self.data = fd, b""
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                return
+            self.data += chunk
+
+    def text(self):
+        return self.data.decode("utf-8", "replace")
+
+    def wait(self, pattern, what=None):
+        return wait_for(lambda: re.search(pattern, self.text()), what=what or repr(pattern))
+
+
+class TtyJob:
+    """A command run by jobshell.py as the foreground job of a fresh terminal with
+    `stty tostop`, as from an interactive shell: once the child takes the terminal, tend
+    is in the background, where a write to the terminal raises SIGTTOU."""
+
+    def __init__(self, args):
+        self.master, slave = os.openpty()
+        self.shell = subprocess.Popen([JOBSHELL] + args, stdin=slave, stdout=subprocess.PIPE,
+                                      stderr=subprocess.DEVNULL)
+        os.close(slave)
+        self.screen = Collector(self.master)
+        self.report = Collector(self.shell.stdout.fileno())
+
+    @property
+    def job(self):
+        return int(self.report.wait(r"job (\d+)\n", "the job to start").group(1))
+
+    def result(self):
+        return self.report.wait(r"(exited -?\d+|stopped \w+)\n", "the job to end").group(1)
+
+    def end(self):
+        kill_all(descendants(self.shell.pid) + [self.shell.pid])
+        self.shell.wait(10)
+        self.screen.thread.join(5)
+        self.report.thread.join(5)
+        os.close(self.master)
+        self.shell.stdout.close()
+
+
+@pytest.fixture
+def tty_job():
+    started = []
+
+    def start(args):
+        started.append(TtyJob(args))
+        return started[-1]
+
+    yield start
+    for job in started:
+        job.end()
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2,
-                                 signal.SIGWINCH, signal.SIGRTMIN + 3])
+                                 signal.SIGWINCH, signal.SIGRTMIN + 3, *PIPE_AND_TTY])
 def test_signals_reach_the_child(tend_run, sig):
     t = tend_run(["--", SIGECHO, "0"])
     t.wait_line(r"^ready ")
@@ -79,6 +172,94 @@ def test_orphans_are_reaped(tend_run):
 def test_usage_errors():
     assert run([TEND, "--"]).returncode == 2
     assert run([TEND, "-g", "x"]).returncode == 2
+    for args, message in [(["-e", "256", "--", "true"], "-e '256': not an exit status"),
+                          (["-e", "x", "--", "true"], "-e 'x': not an exit status"),
+                          (["-p", "SIGNOPE", "--", "true"], "-p 'SIGNOPE': not a signal"),
+                          (["-e"], "usage:"), (["-e", "1", "--"], "usage:")]:
+        r = run([TEND] + args)
+        assert r.returncode == 2 and message in r.stderr, (args, r.stderr)
+
+
+@pytest.mark.parametrize("args,script,status", [
+    (["-e", "143"], "exit 143", 0),
+    (["-e", "143"], "kill -TERM $$", 0),  # as tini: 128 + N is mapped too
+    (["-e", "143"], "exit 3", 3),
+    (["-e", "3", "-e", "143"], "exit 3", 0),
+    (["-g", "-e", "3", "-e", "143"], "exit 143", 0),
+])
+def test_expected_exit_status_is_success(tend_run, args, script, status):
+    assert tend_run(args + ["--", "/bin/sh", "-c", script]).wait() == status
+
+
+def test_parent_death_signal_is_forwarded():
+    # a parent that starts tend, then is killed: tend gets SIGTERM and passes it on
+    code = f"import subprocess; subprocess.call([{TEND!r}, '-p', 'SIGTERM', '--', {SIGECHO!r}])"
+    parent = subprocess.Popen(["/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
+                              start_new_session=True)
+    out = Collector(parent.stdout.fileno())
+    below = []
+    try:
+        out.wait(r"ready \d+")
+        below = descendants(parent.pid)
+        parent.kill()
+        parent.wait(10)
+        out.wait(r"got SIGTERM")
+        wait_for(lambda: all(gone(p) for p in below), what="tend and its child to exit")
+    finally:
+        kill_all(below + [parent.pid])
+        parent.wait(10)
+        out.thread.join(5)
+        parent.stdout.close()
+
+
+def test_parent_death_sigkill_ends_the_namespace():
+    # tend as PID 1, its parent killed (no --kill-child: unshare asks for nothing itself)
+    outer = subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", TEND, "-p", "SIGKILL",
+                              "--", "sleep", "1000"], stdin=subprocess.DEVNULL,
+                             start_new_session=True)
+    tend = child = None
+    try:
+        tend = wait_for(lambda: (children(outer.pid) or [None])[0], what="tend to start")
+        child = wait_for(lambda: (children(tend) or [None])[0], what="the child to start")
+        outer.kill()
+        outer.wait(10)
+        wait_for(lambda: gone(tend) and gone(child), what="tend and its child to die")
+    finally:
+        kill_all([p for p in (child, tend) if p])
+        outer.kill()
+        outer.wait(10)
+
+
+def test_the_child_gets_pipe_and_tty_signals_at_their_defaults():
+    # tend ignores and blocks them for itself; the child must not inherit that
+    out = run([TEND, "--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]).stdout
+    bits = sum(1 << (sig - 1) for sig in PIPE_AND_TTY)
+    for field in ("SigBlk:", "SigIgn:"):
+        assert int(out.split(field)[1].split()[0], 16) & bits == 0, out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTTIN, signal.SIGTTOU])
+def test_tty_signals_do_not_stop_tend_in_the_background(tty_job, sig):
+    j = tty_job([TEND, "--", SIGECHO, "0"])
+    j.screen.wait(r"ready \d+")
+    os.kill(j.job, sig)
+    wait_for(lambda: f"got {sig.name}" in j.screen.text() or "stopped" in j.report.text(),
+             what=f"{sig.name} to reach the child")
+    assert "stopped" not in j.report.text()
+    assert not proc_status(j.job)["State"].startswith("T")
+    os.kill(j.job, signal.SIGTERM)
+    assert j.result() == "exited 0"
+
+
+@pytest.mark.parametrize("pid1", [False, True], ids=["child", "pid1"])
+def test_exec_error_reaches_a_terminal_with_tostop(tty_job, pid1):
+    # the failed child took the terminal: tend writes its error from the background
+    args = [TEND, "--", "/doesnotexist"]
+    if pid1:
+        args = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"] + args
+    j = tty_job(args)
+    assert j.result() == "exited 127"
+    j.screen.wait(r"exec '/doesnotexist': No such file or directory")
 
 
 def test_leftovers_get_sigterm_before_exit(tend_run, tmp_path):

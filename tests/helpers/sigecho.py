@@ -9,7 +9,7 @@ import sys
 
 code = int(sys.argv[1]) if len(sys.argv) > 1 else 0
 watched = {signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM,
-           signal.SIGWINCH, signal.SIGRTMIN + 3}
+           signal.SIGWINCH, signal.SIGRTMIN + 3, signal.SIGPIPE, signal.SIGTTIN, signal.SIGTTOU}
 signal.pthread_sigmask(signal.SIG_BLOCK, watched)
 print(f"ready {os.getpid()}", flush=True)
 while True:
