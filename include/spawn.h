@@ -27,9 +27,20 @@ struct spawn_opts {
     long nofile;             /* RLIMIT_NOFILE soft limit for the child; 0: leave */
 };
 
-/* Returns 0 and *pid once the child has exec'd, or -errno and a message such as
- * "exec 'node': No such file or directory" in err. After a failure the child
- * exits by itself with 126/127; the reaper collects it like any other. */
+/* Forks the child, which sets itself up and execs, and returns at once: 0 with
+ * *pid and *status_fd, a non-blocking descriptor that becomes readable when the
+ * child exec'd or failed a step (a loop event: a child stuck before its exec, in a
+ * hung chdir or a slow user lookup, holds nobody up). -errno (pipe, fork) with a
+ * message in err. */
+int spawn_start(const struct spawn_opts *o, pid_t *pid, int *status_fd, char *err,
+                size_t errlen);
+/* What status_fd says: -EAGAIN not yet; else it is closed and the result is 0, the
+ * child exec'd, or -errno with the failing step in err, such as "exec 'node': No
+ * such file or directory" (o: the same options, for the names in the message).
+ * After a failure the child exits by itself with 126/127, reaped like any other. */
+int spawn_result(int status_fd, const struct spawn_opts *o, char *err, size_t errlen);
+/* spawn_start, then waits for the result: for one-off children (init mode, tend
+ * check), never in the supervisor's loop. */
 int spawn_process(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen);
 
 #endif

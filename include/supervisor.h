@@ -19,7 +19,9 @@ struct proc;
 
 /* Told from the loop after each transition, in order, never from inside one: an
  * observer may ask anything of the supervisor. A process that left the table is
- * told once more with old equal to its state; p is valid during the call only. */
+ * told once more with old equal to its state; p is valid during the call only.
+ * After each batch of news, p is NULL: work that reads the whole table (status
+ * for systemd, waiting requests) is done once per batch, not once per change. */
 typedef void supervisor_observer(void *ctx, struct proc *p, enum proc_state old);
 typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */

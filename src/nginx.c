@@ -64,7 +64,8 @@ struct nginx {
     struct drain *drains;      /* what is held out on purpose (stop, scale, rollouts) */
     int failures;              /* applies failed in a row: the retry backs off */
     pid_t check_pid;
-    int check_fd;
+    int check_fd;     /* its output */
+    int check_status; /* its exec-status pipe, read once it exited */
     uint64_t deadline;
     pid_t old[MAX_PIDS]; /* the master's workers before SIGHUP */
     int nold;
@@ -345,7 +346,9 @@ static void fail(struct nginx *n, const char *fmt, const char *detail)
     clear(&n->cand_in);
     if (n->check_fd >= 0)
         close(n->check_fd);
-    n->check_fd = -1;
+    if (n->check_status >= 0)
+        close(n->check_status);
+    n->check_fd = n->check_status = -1;
     n->check_pid = 0;
     n->phase = IDLE;
     n->pending = true;
@@ -455,7 +458,7 @@ static int check(struct nginx *n, const char *tmp)
     struct spawn_opts o = {.argv = argv, .envp = environ, .directory = c->directory, .umask = -1,
                            .user = p->user, .uid = p->uid, .gid = p->gid, .fds = {-1, fds[1], fds[1]}};
     char err[512];
-    int r = spawn_process(&o, &n->check_pid, err, sizeof(err));
+    int r = spawn_start(&o, &n->check_pid, &n->check_status, err, sizeof(err));
     free(argv);
     close(fds[1]);
     if (r < 0) {
@@ -554,6 +557,16 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
     close(n->check_fd);
     n->check_fd = -1;
     n->check_pid = 0;
+    char why[512];
+    const struct program_cfg *p = config_program(n->cfg, n->cfg->nginx->program);
+    struct spawn_opts o = {.argv = p->procs[0].argv, .directory = p->procs[0].directory,
+                           .user = p->user};
+    int r = spawn_result(n->check_status, &o, why, sizeof(why));
+    if (r == -EAGAIN) /* cannot be, once it exited; but never leak it */
+        close(n->check_status);
+    n->check_status = -1;
+    if (r < 0 && r != -EAGAIN)
+        return fail(n, "'nginx -t': %s", why), true;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return reload(n), true;
     char tmp[4096];
@@ -575,7 +588,7 @@ static void on_change(void *ctx, struct proc *p, enum proc_state old)
     struct nginx *n = ctx;
     struct proc *m = master(n);
     (void)old;
-    if (!n->cfg->nginx || (!upstream_program(n->cfg, proc_program(p)) && p != m))
+    if (!p || !n->cfg->nginx || (!upstream_program(n->cfg, proc_program(p)) && p != m))
         return;
     if (n->phase == IDLE && !n->failures && (!m || proc_pid(m) <= 0))
         apply(n);
@@ -684,7 +697,7 @@ struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct co
     n->loop = loop;
     n->sup = sup;
     n->cfg = cfg;
-    n->check_fd = -1;
+    n->check_fd = n->check_status = -1;
     uv_timer_init(loop, &n->coalesce);
     uv_timer_init(loop, &n->grace);
     uv_timer_init(loop, &n->poll);
@@ -713,6 +726,8 @@ void nginx_free(struct nginx *n)
     }
     if (n->check_fd >= 0)
         close(n->check_fd);
+    if (n->check_status >= 0)
+        close(n->check_status);
     free(n->applied);
     free(n->applied_to);
     free(n->candidate);

@@ -363,10 +363,13 @@ static void tell_systemd(struct run *r)
     }
 }
 
+/* Once per batch of news: each reads the whole table. */
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;
-    (void)p, (void)old;
+    (void)old;
+    if (p)
+        return;
     control_progress(r->control);
     rollout_progress(r->rollout);
     tell_systemd(r);

@@ -7,6 +7,7 @@
 #include <linux/close_range.h>
 #include <stdlib.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -147,7 +148,7 @@ static void describe(const struct spawn_opts *o, struct failure f, char *err, si
     }
 }
 
-int spawn_process(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
+int spawn_start(const struct spawn_opts *o, pid_t *pid, int *status_fd, char *err, size_t errlen)
 {
     int pipefd[2];
     sigset_t all, old;
@@ -173,16 +174,35 @@ int spawn_process(const struct spawn_opts *o, pid_t *pid, char *err, size_t errl
         snprintf(err, errlen, "fork: %s", strerror(fork_err));
         return -fork_err;
     }
+    fcntl(pipefd[0], F_SETFL, O_NONBLOCK);
+    *pid = p;
+    *status_fd = pipefd[0];
+    return 0;
+}
+
+int spawn_result(int status_fd, const struct spawn_opts *o, char *err, size_t errlen)
+{
     struct failure f;
     ssize_t n;
     do
-        n = read(pipefd[0], &f, sizeof(f));
+        n = read(status_fd, &f, sizeof(f));
     while (n < 0 && errno == EINTR);
-    close(pipefd[0]);
-    *pid = p;
-    if (n == (ssize_t)sizeof(f)) {
-        describe(o, f, err, errlen);
-        return -f.err;
-    }
-    return 0;
+    if (n < 0 && errno == EAGAIN)
+        return -EAGAIN;
+    close(status_fd);
+    if (n != (ssize_t)sizeof(f))
+        return 0; /* closed by exec (a short read cannot happen: f is written at once) */
+    describe(o, f, err, errlen);
+    return f.err ? -f.err : -EIO;
+}
+
+int spawn_process(const struct spawn_opts *o, pid_t *pid, char *err, size_t errlen)
+{
+    int fd, r = spawn_start(o, pid, &fd, err, errlen);
+    if (r < 0)
+        return r;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+        ;
+    return spawn_result(fd, o, err, errlen);
 }

@@ -190,6 +190,34 @@ static void set_state(struct proc *p, enum proc_state next)
 
 /* ---- actions ---- */
 
+/* ---- indexes: each child exit and each lookup by name costs O(1) ---- */
+
+static bool has_name(const void *value, const void *key)
+{
+    return !strcmp(((const struct proc *)value)->cfg->name, key);
+}
+
+static bool has_pid(const void *value, const void *key)
+{
+    return ((const struct proc *)value)->pid == *(const pid_t *)key;
+}
+
+static uint64_t pid_hash(pid_t pid)
+{
+    return index_hash_int((uint64_t)pid);
+}
+
+/* p has a child now, or none any more (pid 0): the pid index follows. */
+static void set_pid(struct proc *p, pid_t pid)
+{
+    struct supervisor *s = p->sup;
+    if (p->pid > 0)
+        index_del(&s->by_pid, pid_hash(p->pid), p);
+    p->pid = pid;
+    if (pid > 0 && index_put(&s->by_pid, pid_hash(pid), p) < 0)
+        log_error("%s: out of memory: its exit will be taken for an orphan's", p->cfg->name);
+}
+
 /* systemd's variables are for tend: a child that saw them could speak for tend. */
 static bool systemd_var(const char *kv)
 {
@@ -226,7 +254,16 @@ static void env_put(const char **env, const char *kv)
     env[i] = kv;
 }
 
-static int spawn_child(struct proc *p, struct childio_pipes *pipes)
+/* The options p's child is started with, without environment and descriptors:
+ * enough to name a failing step. */
+static struct spawn_opts spawn_opts_of(const struct proc *p)
+{
+    const struct program_cfg *g = p->prog;
+    return (struct spawn_opts){.argv = p->cfg->argv, .directory = p->cfg->directory,
+                               .umask = g->umask, .user = g->user, .uid = g->uid, .gid = g->gid};
+}
+
+static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_fd)
 {
     const struct program_cfg *g = p->prog;
     const char **env = child_env(p);
@@ -251,15 +288,15 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes)
     }
     childio_child_fds(pipes, fds);
     const struct pid1_origin *o = pid1_origin();
-    struct spawn_opts opts = {
-        .argv = p->cfg->argv, .envp = (char *const *)env, .directory = p->cfg->directory,
-        .umask = g->umask, .user = g->user, .uid = g->uid, .gid = g->gid,
-        .fds = {fds[0], fds[1], fds[2]},
-        .nofile = p->sup->cfg->tend.minfds > (long)o->nofile.rlim_cur ? p->sup->cfg->tend.minfds
-                                                                      : (long)o->nofile.rlim_cur,
-    };
+    struct spawn_opts opts = spawn_opts_of(p);
+    opts.envp = (char *const *)env;
+    memcpy(opts.fds, fds, sizeof(fds));
+    opts.nofile = p->sup->cfg->tend.minfds > (long)o->nofile.rlim_cur ? p->sup->cfg->tend.minfds
+                                                                     : (long)o->nofile.rlim_cur;
     char why[512];
-    r = spawn_process(&opts, &p->pid, why, sizeof(why));
+    pid_t pid = 0;
+    r = spawn_start(&opts, &pid, status_fd, why, sizeof(why));
+    set_pid(p, pid);
     if (r < 0)
         set_error(p, "%s", why);
     free(env);
@@ -351,11 +388,78 @@ static void watch_readiness(struct proc *p)
         arm(p, g->ready_timeout_ms);
 }
 
+/* The child exec'd: now it may become ready. */
+static void exec_done(struct proc *p)
+{
+    if (p->spawns++ > 0)
+        p->restarts++;
+    free(p->error);
+    p->error = NULL;
+    log_info("%s: started, pid %d", p->cfg->name, (int)p->pid);
+    watch_readiness(p);
+}
+
+static void on_exec_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void unwatch_exec(struct proc *p)
+{
+    if (!p->exec)
+        return;
+    p->exec->p = NULL;
+    uv_close((uv_handle_t *)&p->exec->poll, on_exec_closed);
+    p->exec = NULL;
+}
+
+/* What the exec-status pipe says, once it says it (or the child is gone): a failed
+ * step is kept, and the child's exit, which follows, counts as a failed start. */
+static void exec_settled(struct proc *p)
+{
+    char why[512];
+    struct spawn_opts o = spawn_opts_of(p);
+    int r = spawn_result(p->exec->fd, &o, why, sizeof(why));
+    if (r == -EAGAIN)
+        return;
+    unwatch_exec(p);
+    if (r == 0)
+        return exec_done(p);
+    p->exec_failed = true;
+    set_error(p, "%s", why);
+    log_error("%s: %s", p->cfg->name, why);
+}
+
+static void on_exec_status(uv_poll_t *h, int status, int events)
+{
+    struct exec_watch *w = h->data;
+    (void)status, (void)events;
+    if (w->p)
+        exec_settled(w->p);
+}
+
+/* fork now; the exec is confirmed from the loop (see spawn_start). */
+static int watch_exec(struct proc *p, int fd)
+{
+    struct exec_watch *w = calloc(1, sizeof(*w));
+    if (!w || uv_poll_init(p->sup->loop, &w->poll, fd) < 0) {
+        free(w);
+        return -ENOMEM;
+    }
+    w->p = p;
+    w->fd = fd;
+    w->poll.data = w;
+    p->exec = w;
+    uv_poll_start(&w->poll, UV_READABLE, on_exec_status);
+    return 0;
+}
+
 static void do_spawn(struct proc *p)
 {
     struct childio_pipes pipes;
-    int r;
+    int r, status_fd;
     p->failing = false;
+    p->exec_failed = false;
     p->attempts++;
     if (p->cfg->problem) {
         set_error(p, "%s", p->cfg->problem);
@@ -368,20 +472,18 @@ static void do_spawn(struct proc *p)
         set_error(p, "pipe: %s", strerror(-r));
         return proc_event(p, EV_SPAWN_FAILED);
     }
-    r = spawn_child(p, &pipes);
+    r = spawn_child(p, &pipes, &status_fd);
     childio_start(p->sink, &pipes);
     if (r < 0) {
         log_error("%s: %s", p->cfg->name, proc_error(p));
-        p->pid = 0; /* the failed child exits by itself and is reaped as an orphan */
         return proc_event(p, EV_SPAWN_FAILED);
     }
-    if (p->spawns++ > 0)
-        p->restarts++;
     p->started_ms = now_ms(p->sup);
-    free(p->error);
-    p->error = NULL;
-    log_info("%s: started, pid %d", p->cfg->name, (int)p->pid);
-    watch_readiness(p);
+    if (watch_exec(p, status_fd) < 0) { /* its exit counts as a failed start */
+        close(status_fd);
+        kill(p->pid, SIGKILL);
+        set_error(p, "out of memory");
+    }
 }
 
 static void signal_proc(struct proc *p, int sig, bool group)
@@ -427,6 +529,7 @@ static void sweep_removed(struct supervisor *s)
         struct proc *p = s->procs[i];
         if (p->removing && proc_state_is_down(p->state) && !p->queued) {
             log_info("%s: removed", p->cfg->name);
+            index_del(&s->by_name, index_hash_str(p->cfg->name), p);
             p->gone = true;
             tell_later(p, p->state);
         } else {
@@ -467,6 +570,8 @@ static void on_tell(uv_idle_t *h)
             s->observers[k].cb(s->observers[k].ctx, batch[i].p, batch[i].old);
         told(batch[i].p);
     }
+    for (int k = 0; n && k < s->nobservers; k++) /* the batch is over */
+        s->observers[k].cb(s->observers[k].ctx, NULL, PROC_STOPPED);
     free(batch);
     if (s->sweep)
         sweep_removed(s);
@@ -575,23 +680,24 @@ static void on_soon(uv_idle_t *h)
 
 bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
 {
-    for (int i = 0; i < s->nprocs; i++) {
-        struct proc *p = s->procs[i];
-        if (p->pid != pid)
-            continue;
-        char why[64];
-        describe_status(status, why, sizeof(why));
-        if (p->prog->kill_group_on_exit) /* e.g. nginx workers holding the port */
-            kill(-pid, SIGKILL);
-        p->pid = 0;
-        p->last_status = status;
-        if (p->state != PROC_STOPPING)
-            set_error(p, "%s", why);
-        log_info("%s: %s", p->cfg->name, why);
-        proc_event(p, EV_EXIT);
-        return true;
-    }
-    return false;
+    struct proc *p = index_find(&s->by_pid, pid_hash(pid), has_pid, &pid);
+    char why[64];
+    if (!p)
+        return false;
+    if (p->exec) /* it is gone: the pipe says all it will */
+        exec_settled(p);
+    set_pid(p, 0);
+    if (p->exec_failed && p->state == PROC_STARTING) /* the error says why */
+        return proc_event(p, EV_SPAWN_FAILED), true;
+    describe_status(status, why, sizeof(why));
+    if (p->prog->kill_group_on_exit) /* e.g. nginx workers holding the port */
+        kill(-pid, SIGKILL);
+    p->last_status = status;
+    if (p->state != PROC_STOPPING)
+        set_error(p, "%s", why);
+    log_info("%s: %s", p->cfg->name, why);
+    proc_event(p, EV_EXIT);
+    return true;
 }
 
 /* ---- reconciling wanted and actual states ---- */
@@ -740,8 +846,10 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
         s->cap = cap;
     }
     struct proc *p = calloc(1, sizeof(*p));
-    if (!p)
+    if (!p || index_put(&s->by_name, index_hash_str(c->name), p) < 0) {
+        free(p);
         return NULL;
+    }
     p->sup = s;
     p->snap = snap;
     snap->refs++;
@@ -815,6 +923,8 @@ static void release(struct supervisor *s)
 {
     if (--s->open_handles > 0)
         return;
+    index_free(&s->by_name);
+    index_free(&s->by_pid);
     for (struct snapshot *snap = s->snaps, *next; snap; snap = next) {
         next = snap->next;
         config_free(snap->cfg);
@@ -827,6 +937,7 @@ static void on_proc_closed(uv_handle_t *h)
 {
     struct proc *p = h->data;
     struct supervisor *s = p->sup;
+    unwatch_exec(p);
     probe_stop(p->probe);
     readiness_unlisten(p->notify);
     childio_sink_unref(p->sink);
@@ -904,10 +1015,7 @@ struct proc *supervisor_proc(const struct supervisor *s, int i)
 
 struct proc *supervisor_find(const struct supervisor *s, const char *name)
 {
-    for (int i = 0; i < s->nprocs; i++)
-        if (!strcmp(s->procs[i]->cfg->name, name))
-            return s->procs[i];
-    return NULL;
+    return index_find(&s->by_name, index_hash_str(name), has_name, name);
 }
 
 const struct config *supervisor_config(const struct supervisor *s)

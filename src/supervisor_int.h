@@ -4,6 +4,7 @@
 #define TEND_SUPERVISOR_INT_H
 
 #include "backoff.h"
+#include "index.h"
 #include "supervisor.h"
 
 /* A config snapshot and the processes that still use it: an old one is freed
@@ -21,6 +22,14 @@ enum { MAX_OBSERVERS = 8 };
 struct news {
     struct proc *p;
     enum proc_state old;
+};
+
+/* A child's exec-status pipe, watched until it says exec'd or failed. Its own
+ * allocation: it goes with its close callback, whenever the process goes. */
+struct exec_watch {
+    uv_poll_t poll;
+    struct proc *p; /* NULL once let go */
+    int fd;
 };
 
 struct proc {
@@ -49,6 +58,8 @@ struct proc {
     struct probe *probe; /* ready = tcp or http, while STARTING */
     struct notify_listener *notify; /* ready = notify: its own NOTIFY_SOCKET */
     struct childio_sink *sink;
+    struct exec_watch *exec; /* forked, its exec not yet confirmed */
+    bool exec_failed;        /* a step before exec failed (error says which) */
 };
 
 struct supervisor {
@@ -57,6 +68,7 @@ struct supervisor {
     struct snapshot *snaps;   /* the current one first, then older ones still in use */
     struct proc **procs;      /* in start order */
     int nprocs, cap;
+    struct index by_name, by_pid; /* of the table's processes; by_pid while they run */
     bool stopping, reconciling, changed, freeing;
     bool sweep; /* a process leaving the table may be down now */
     /* STYLE rule 12: observers never run inside a transition. Changes are queued

@@ -384,3 +384,32 @@ startsecs = 0.1
     before = switches()
     time.sleep(10)  # measuring the absence of events: this is the observation window
     assert switches()[0] == before[0]
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/strace"), reason="strace (Debian's) delays a syscall")
+def test_a_child_stuck_before_exec_holds_nobody_up(tend_run, tmp_path):
+    """One child hangs 4 s in chdir (strace delays the syscall, as a hung NFS directory
+    would): the other program is RUNNING and tendctl answers meanwhile. The exec-status
+    pipe is read as a loop event, never waited on."""
+    sock = str(tmp_path / "tend.sock")
+    cfg = config(tmp_path, f"""
+[tend]
+socket = {sock}
+[program:slowdir]
+command = sleep 1000
+directory = /tmp
+startsecs = 0
+[program:quick]
+command = sleep 1000
+startsecs = 0
+""")
+    t = tend_run(["-c", cfg], pid1=False,
+                 wrap=["strace", "-f", "-qq", "-o", "/dev/null", "-e", "trace=chdir",
+                       "-e", "inject=chdir:delay_enter=4000000"])
+    t.wait_line(r"quick: running", timeout=10)
+    began = time.monotonic()
+    r = run([TENDCTL, "-s", sock, "status"], timeout=10)
+    took = time.monotonic() - began
+    assert re.search(r"slowdir +STARTING", r.stdout) and re.search(r"quick +RUNNING", r.stdout), r.stdout
+    assert took < 2.0, f"status took {took:.1f}s while a child was stuck before exec"
+    t.wait_line(r"slowdir: running", timeout=15)

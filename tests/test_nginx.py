@@ -81,8 +81,17 @@ access_log = off
         return int(json.loads(get(self.base + i)[1])["pid"])  # host pid: node reports its ns pid
 
     def nginx_workers(self):
-        master = [p for p in self.t.descendants() if open(f"/proc/{p}/comm").read().strip() == "nginx"]
+        master = [p for p in self.t.descendants() if comm(p) == "nginx"]
         return sorted(p for m in master for p in children(m))
+
+
+def comm(pid):
+    """A process's name, or None once it is gone (a worker may exit while listed)."""
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def host_pid_of(t, port):
