@@ -24,7 +24,7 @@ override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cfla
 LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
-LIB_SRC := src/arena.c src/index.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
+LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
            src/expand.c src/envlist.c src/cpus.c src/inifile.c src/config.c \
            src/config_program.c src/config_nginx.c src/check.c src/signals.c src/reaper.c \
            src/pid1.c src/spawn.c src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c \

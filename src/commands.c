@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "proto.h"
 #include "json.h"
+#include "strbuf.h"
 #include "rollout.h"
 #include "strconv.h"
 #include "version.h"
@@ -109,56 +110,36 @@ static int exit_number(int st)
 
 /* ---- status ---- */
 
-struct text {
-    char *p;
-    size_t len, cap;
-};
-
-__attribute__((format(printf, 2, 3))) static void add(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (t->len + (size_t)n + 1 > t->cap &&
-                  !(t->p = realloc(t->p, t->cap = (t->len + (size_t)n + 1) * 2))))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
-
-static void add_json_string(struct text *t, const char *s)
+static void add_json_string(struct strbuf *t, const char *s)
 {
     char buf[1024];
     json_quote(buf, sizeof(buf), s, strlen(s));
-    add(t, "%s", buf);
+    strbuf_printf(t, "%s", buf);
 }
 
-static void status_json(struct text *t, struct proc *p, const struct supervisor *sup)
+static void status_json(struct strbuf *t, struct proc *p, const struct supervisor *sup)
 {
     int st = proc_last_status(p);
-    add(t, "{\"name\":");
+    strbuf_printf(t, "{\"name\":");
     add_json_string(t, proc_name(p));
-    add(t, ",\"program\":");
+    strbuf_printf(t, ",\"program\":");
     add_json_string(t, proc_program(p)->name);
-    add(t, ",\"group\":");
+    strbuf_printf(t, ",\"group\":");
     add_json_string(t, proc_program(p)->group);
-    add(t, ",\"state\":\"%s\",\"pid\":", proc_state_name(proc_state(p)));
-    add(t, proc_pid(p) > 0 ? "%d" : "null", (int)proc_pid(p));
-    add(t, ",\"port\":");
-    add(t, proc_port(p) ? "%d" : "null", proc_port(p));
-    add(t, ",\"uptime\":%llu,\"restarts\":%d,\"exit_status\":",
+    strbuf_printf(t, ",\"state\":\"%s\",\"pid\":", proc_state_name(proc_state(p)));
+    strbuf_printf(t, proc_pid(p) > 0 ? "%d" : "null", (int)proc_pid(p));
+    strbuf_printf(t, ",\"port\":");
+    strbuf_printf(t, proc_port(p) ? "%d" : "null", proc_port(p));
+    strbuf_printf(t, ",\"uptime\":%llu,\"restarts\":%d,\"exit_status\":",
         (unsigned long long)(proc_uptime_ms(p) / 1000), proc_restarts(p));
-    add(t, st >= 0 ? "%d" : "null", st >= 0 ? exit_number(st) : 0);
-    add(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":", proc_state(p) == PROC_RUNNING ? "true" : "false",
+    strbuf_printf(t, st >= 0 ? "%d" : "null", st >= 0 ? exit_number(st) : 0);
+    strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":", proc_state(p) == PROC_RUNNING ? "true" : "false",
         supervisor_numprocs(sup, proc_program(p)->name));
     add_json_string(t, proc_error(p));
-    add(t, "}");
+    strbuf_printf(t, "}");
 }
 
-static void status_line(struct text *t, struct proc *p, int width)
+static void status_line(struct strbuf *t, struct proc *p, int width)
 {
     char up[32] = "-", port[8] = "-", pid[16] = "-", ex[32];
     if (proc_pid(p) > 0) {
@@ -168,11 +149,11 @@ static void status_line(struct text *t, struct proc *p, int width)
     if (proc_port(p))
         snprintf(port, sizeof(port), "%d", proc_port(p));
     exit_text(proc_last_status(p), ex, sizeof(ex));
-    add(t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8d  %-9s", width, proc_name(p),
+    strbuf_printf(t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8d  %-9s", width, proc_name(p),
         proc_state_name(proc_state(p)), pid, up, port, proc_restarts(p), ex);
     if (*proc_error(p) && proc_state(p) != PROC_RUNNING)
-        add(t, "  %s", proc_error(p));
-    add(t, "\n");
+        strbuf_printf(t, "  %s", proc_error(p));
+    strbuf_printf(t, "\n");
 }
 
 static void cmd_status(struct request *r)
@@ -191,29 +172,32 @@ static void cmd_status(struct request *r)
     struct proc **procs = targets(r, names, n, &count);
     if (!procs)
         return;
-    struct text t = {0};
+    struct strbuf t = {0};
     for (int i = 0; i < count; i++) {
         int w = (int)strlen(proc_name(procs[i]));
         width = w > width ? w : width;
         ready += proc_state(procs[i]) == PROC_RUNNING;
     }
     if (json) {
-        add(&t, "[");
+        strbuf_printf(&t, "[");
         for (int i = 0; i < count; i++) {
-            add(&t, i ? "," : "");
+            strbuf_printf(&t, i ? "," : "");
             status_json(&t, procs[i], e->sup);
         }
-        add(&t, "]\n");
+        strbuf_printf(&t, "]\n");
     } else {
-        add(&t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8s  %s\n", width, "NAME", "STATE", "PID", "UPTIME",
+        strbuf_printf(&t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8s  %s\n", width, "NAME", "STATE", "PID", "UPTIME",
             "PORT", "RESTARTS", "LAST EXIT");
         for (int i = 0; i < count; i++)
             status_line(&t, procs[i], width);
         if (*nginx_error(e->nginx))
-            add(&t, "nginx: %s\n", nginx_error(e->nginx));
+            strbuf_printf(&t, "nginx: %s\n", nginx_error(e->nginx));
     }
-    reply_data(r, 'o', t.p ? t.p : "", t.len);
-    free(t.p);
+    if (t.failed)
+        reply(r, 'e', "tend: out of memory\n");
+    else
+        reply_data(r, 'o', t.p ? t.p : "", t.len);
+    strbuf_free(&t);
     free(procs);
     reply_end(r, ready == count ? PROTO_OK : PROTO_NOT_READY);
 }

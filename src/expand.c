@@ -9,23 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p)
-            abort();
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
+#include "strbuf.h"
 
 /* Finds name among the variables; ENV_X reads the environment. Returns 0, or
  * -ENOENT when the name is unknown. */
@@ -101,7 +85,7 @@ __attribute__((format(printf, 3, 4))) static int fail(struct expand_ctx *ctx, st
 }
 
 /* Expands the %(...) at *pp, appending to b and advancing *pp past it. */
-static int expand_one(struct arena *a, struct expand_ctx *ctx, const char **pp, struct buf *b)
+static int expand_one(struct arena *a, struct expand_ctx *ctx, const char **pp, struct strbuf *b)
 {
     const char *start = *pp, *p = start + 1;
     int shown = (int)strcspn(start, " \t\n\"'");
@@ -126,33 +110,37 @@ static int expand_one(struct arena *a, struct expand_ctx *ctx, const char **pp, 
     if (r < 0)
         return fail(ctx, a, "expansion '%.*s' needs a number",
                     (int)(spec + speclen + 1 - start), start);
-    buf_add(b, out, strlen(out));
+    strbuf_add(b, out, strlen(out));
     *pp = spec + speclen + 1;
     return 0;
 }
 
 int expand_value(struct arena *a, struct expand_ctx *ctx, const char *s, char **out)
 {
-    struct buf b = {0};
-    buf_add(&b, "", 0);
+    struct strbuf b = {0};
+    strbuf_add(&b, "", 0);
     for (const char *p = s; *p;) {
         const char *pct = strchr(p, '%');
         if (!pct) {
-            buf_add(&b, p, strlen(p));
+            strbuf_add(&b, p, strlen(p));
             break;
         }
-        buf_add(&b, p, (size_t)(pct - p));
+        strbuf_add(&b, p, (size_t)(pct - p));
         if (pct[1] == '%') {
-            buf_add(&b, "%", 1);
+            strbuf_add(&b, "%", 1);
             p = pct + 2;
         } else if (expand_one(a, ctx, &pct, &b) < 0) {
-            free(b.p);
+            strbuf_free(&b);
             return -EINVAL;
         } else {
             p = pct;
         }
     }
-    *out = arena_strndup(a, b.p, b.len);
-    free(b.p);
+    size_t len = b.len;
+    char *text = strbuf_take(&b);
+    if (!text)
+        return fail(ctx, a, "out of memory");
+    *out = arena_strndup(a, text, len);
+    free(text);
     return 0;
 }

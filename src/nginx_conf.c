@@ -1,40 +1,11 @@
 /* nginx_conf: renders nginx.conf text; every directive here is valid for nginx 1.22. */
 #include "nginx_conf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct text {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct text *t, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || t->failed)
-        return;
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = (t->len + (size_t)n + 1) * 2;
-        char *p = realloc(t->p, cap);
-        if (!p) {
-            t->failed = true;
-            return;
-        }
-        t->p = p;
-        t->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(t->p + t->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    t->len += (size_t)n;
-}
+#include "strbuf.h"
 
 void nginx_conf_rundir(const struct config *c, char *buf, size_t len)
 {
@@ -58,20 +29,20 @@ static const struct nginx_pool *pool_of(const char *program, const struct nginx_
 
 /* least_conn must come before keepalive (nginx < 1.29.7 rejects the reverse).
  * With no worker ready, a placeholder marked down keeps the block valid. */
-static void upstream(struct text *t, const struct config *c, const char *program,
+static void upstream(struct strbuf *t, const struct config *c, const char *program,
                      const struct nginx_pool *pool)
 {
     int n = pool ? pool->nports : 0;
-    put(t, "upstream %s {\n    least_conn;\n", program);
+    strbuf_printf(t, "upstream %s {\n    least_conn;\n", program);
     for (int i = 0; i < n; i++)
-        put(t, "    server 127.0.0.1:%d max_fails=1 fail_timeout=2s;\n", pool->ports[i]);
+        strbuf_printf(t, "    server 127.0.0.1:%d max_fails=1 fail_timeout=2s;\n", pool->ports[i]);
     if (n == 0)
-        put(t, "    server 127.0.0.1:%d down; # no worker is ready\n",
+        strbuf_printf(t, "    server 127.0.0.1:%d down; # no worker is ready\n",
             config_program(c, program)->port);
-    put(t, "    keepalive %d;\n}\n", n > 0 ? 8 * n : 1);
+    strbuf_printf(t, "    keepalive %d;\n}\n", n > 0 ? 8 * n : 1);
 }
 
-static void upstreams(struct text *t, const struct config *c, const struct nginx_pool *pools,
+static void upstreams(struct strbuf *t, const struct config *c, const struct nginx_pool *pools,
                       int npools)
 {
     const struct nginx_cfg *n = c->nginx;
@@ -84,15 +55,15 @@ static void upstreams(struct text *t, const struct config *c, const struct nginx
     }
 }
 
-static void location(struct text *t, const struct nginx_route *r, const struct nginx_pool *pool)
+static void location(struct strbuf *t, const struct nginx_route *r, const struct nginx_pool *pool)
 {
     int n = pool ? pool->nports : 0;
-    put(t, "        location %s {\n", r->path);
+    strbuf_printf(t, "        location %s {\n", r->path);
     if (n == 0) { /* nginx would answer 502 for an upstream that is all down */
-        put(t, "            return 503 \"no worker is ready\\n\";\n        }\n");
+        strbuf_printf(t, "            return 503 \"no worker is ready\\n\";\n        }\n");
         return;
     }
-    put(t, "            proxy_pass http://%s;\n"
+    strbuf_printf(t, "            proxy_pass http://%s;\n"
            "            proxy_http_version 1.1;\n"
            "            proxy_set_header Host $host;\n"
            "            proxy_set_header X-Real-IP $remote_addr;\n"
@@ -106,50 +77,46 @@ static void location(struct text *t, const struct nginx_route *r, const struct n
         r->program, n < 3 ? n : 3);
 }
 
-static void full(struct text *t, const struct config *c, const struct nginx_pool *pools,
+static void full(struct strbuf *t, const struct config *c, const struct nginx_pool *pools,
                  int npools)
 {
     const struct nginx_cfg *n = c->nginx;
     char run[4096];
     nginx_conf_rundir(c, run, sizeof(run));
     /* no "daemon off;": nginx rejects it twice, and tend's command gives it with -g */
-    put(t, "# daemon off: on the command line (nginx -c THIS_FILE -g 'daemon off;')\n"
+    strbuf_printf(t, "# daemon off: on the command line (nginx -c THIS_FILE -g 'daemon off;')\n"
            "worker_processes auto;\npid %s/nginx.pid;\nerror_log stderr;\n"
            "worker_shutdown_timeout 10s;\n\n"
            "events {\n    worker_connections 1024;\n}\n\nhttp {\n",
         run);
-    put(t, "    access_log %s;\n", n->access_log ? "/dev/stdout" : "off");
+    strbuf_printf(t, "    access_log %s;\n", n->access_log ? "/dev/stdout" : "off");
     static const char *const temps[] = {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"};
     for (int i = 0; i < 5; i++)
-        put(t, "    %s_temp_path %s/%s_temp;\n", temps[i], run, temps[i]);
-    put(t, "    server_tokens off;\n\n"
+        strbuf_printf(t, "    %s_temp_path %s/%s_temp;\n", temps[i], run, temps[i]);
+    strbuf_printf(t, "    server_tokens off;\n\n"
            "    # keep upstream connections alive, except for WebSocket upgrades\n"
            "    map $http_upgrade $connection_upgrade {\n        default upgrade;\n        '' '';\n    }\n\n");
-    struct text ups = {0};
+    struct strbuf ups = {0};
     upstreams(&ups, c, pools, npools);
     for (char *line = ups.p, *nl; line && *line; line = nl + 1) { /* indented under http */
         nl = strchr(line, '\n');
-        put(t, "    %.*s\n", (int)(nl - line), line);
+        strbuf_printf(t, "    %.*s\n", (int)(nl - line), line);
     }
     t->failed |= ups.failed;
     free(ups.p);
-    put(t, "\n    server {\n        listen %s;\n\n", n->listen);
+    strbuf_printf(t, "\n    server {\n        listen %s;\n\n", n->listen);
     for (int i = 0; i < n->nroutes; i++)
         location(t, &n->routes[i], pool_of(n->routes[i].program, pools, npools));
-    put(t, "    }\n}\n");
+    strbuf_printf(t, "    }\n}\n");
 }
 
 char *nginx_conf_render(const struct config *c, const struct nginx_pool *pools, int npools)
 {
-    struct text t = {0};
-    put(&t, "# Written by tend from %s; tend rewrites it as workers come and go.\n", c->path);
+    struct strbuf t = {0};
+    strbuf_printf(&t, "# Written by tend from %s; tend rewrites it as workers come and go.\n", c->path);
     if (c->nginx->mode == NGINX_FULL)
         full(&t, c, pools, npools);
     else
         upstreams(&t, c, pools, npools);
-    if (t.failed) {
-        free(t.p);
-        return NULL;
-    }
-    return t.p;
+    return strbuf_take(&t);
 }
