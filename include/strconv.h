@@ -21,6 +21,8 @@ int strconv_signal(const char *s, int *sig);
 const char *strconv_signal_name(int sig);
 /* An octal number no larger than max (umask 022, socket mode 0600). */
 int strconv_octal(const char *s, unsigned max, unsigned *out);
+/* A wait status as a shell shows it: the exit code, or 128+N for signal N. */
+int strconv_exit_code(int wstatus);
 /* Formats a duration the way tendctl shows uptimes: 3d04h, 5m02s, 12s, 1.5s, 250ms. */
 void strconv_format_duration(uint64_t ms, char *buf, unsigned len);
 

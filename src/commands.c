@@ -102,12 +102,6 @@ static void exit_text(int st, char *buf, size_t len)
         snprintf(buf, len, "%d", WEXITSTATUS(st));
 }
 
-/* The status a shell would show: 128+N for a signal. */
-static int exit_number(int st)
-{
-    return WIFSIGNALED(st) ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
-}
-
 /* ---- status ---- */
 
 static void add_json_string(struct strbuf *t, const char *s)
@@ -132,7 +126,7 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
     strbuf_printf(t, proc_port(p) ? "%d" : "null", proc_port(p));
     strbuf_printf(t, ",\"uptime\":%llu,\"restarts\":%d,\"exit_status\":",
         (unsigned long long)(proc_uptime_ms(p) / 1000), proc_restarts(p));
-    strbuf_printf(t, st >= 0 ? "%d" : "null", st >= 0 ? exit_number(st) : 0);
+    strbuf_printf(t, st >= 0 ? "%d" : "null", st >= 0 ? strconv_exit_code(st) : 0);
     strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":", proc_state(p) == PROC_RUNNING ? "true" : "false",
         supervisor_numprocs(sup, proc_program(p)->name));
     add_json_string(t, proc_error(p));

@@ -15,6 +15,7 @@
 #include "reaper.h"
 #include "signals.h"
 #include "spawn.h"
+#include "strconv.h"
 
 extern char **environ;
 
@@ -37,11 +38,6 @@ static int reported(const struct init *in, int status)
     return in->o->expected[status] ? 0 : status;
 }
 
-static int exit_status(int wstatus)
-{
-    return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
-}
-
 static void finish(struct init *in)
 {
     signals_stop(in->signals);
@@ -59,7 +55,7 @@ static void on_exit_status(void *ctx, pid_t pid, int wstatus)
     struct init *in = ctx;
     if (pid != in->child || in->sweeping)
         return;
-    in->status = reported(in, exit_status(wstatus));
+    in->status = reported(in, strconv_exit_code(wstatus));
     in->sweeping = true;
     if (pid1_signal_all(SIGTERM) > 0)
         uv_timer_start(&in->grace, on_grace, SWEEP_GRACE_MS, 0);

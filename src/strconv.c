@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <strings.h>
 
 int strconv_bool(const char *s, bool *out)
@@ -186,4 +187,9 @@ void strconv_format_duration(uint64_t ms, char *buf, unsigned len)
     else
         snprintf(buf, len, "%llud%02lluh", (unsigned long long)(s / 86400),
                  (unsigned long long)(s / 3600 % 24));
+}
+
+int strconv_exit_code(int wstatus)
+{
+    return WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
 }

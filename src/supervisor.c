@@ -602,11 +602,8 @@ static void gave_up(struct proc *p)
     p->wanted_up = false;
     if (!p->prog->critical || s->stopping || !s->critical)
         return;
-    int st = p->last_status, code = 1;
-    if (st >= 0 && WIFSIGNALED(st))
-        code = 128 + WTERMSIG(st);
-    else if (st >= 0 && WEXITSTATUS(st) != 0)
-        code = WEXITSTATUS(st);
+    int st = p->last_status, code = st >= 0 ? strconv_exit_code(st) : 0;
+    code = code ? code : 1; /* a critical program that gave up fails tend */
     log_error("%s: critical program is %s: stopping everything", p->cfg->name,
               proc_state_name(p->state));
     if (s->critical_status < 0)
