@@ -87,11 +87,27 @@ def ends_well(t):
     up(t)
     t.signal(signal.SIGTERM)
     try:
-        rc = t.wait(timeout=40)
+        rc = t.wait(timeout=20)
     except subprocess.TimeoutExpired:
-        raise AssertionError(f"tend still runs {40 * SLOW:.0f}s after SIGTERM; its last lines:\n"
-                             f"{last_lines(t)}") from None
+        raise AssertionError(f"tend still runs {20 * SLOW:.0f}s after SIGTERM ({stuck(t)}); "
+                             f"its last lines:\n{last_lines(t)}") from None
     assert rc == 0, f"tend {how_it_ended(rc)} on SIGTERM; its last lines:\n{last_lines(t)}"
+
+
+def stuck(t):
+    """Where a tend that does not exit is: its state, what it waits in, what it holds,
+    and what else is left in its namespace."""
+    st = proc_status(t.pid) or {}
+    try:
+        with open(f"/proc/{t.pid}/wchan") as f:
+            wchan = f.read()
+        fd_dir = f"/proc/{t.pid}/fd"
+        held = [f"{fd}:{os.readlink(f'{fd_dir}/{fd}')}"
+                for fd in sorted(os.listdir(fd_dir), key=int)]
+    except OSError:
+        wchan, held = "?", []
+    others = [f"{p}:{comm(p)}" for p in t.ns_pids() if p != t.pid]
+    return f"state {st.get('State', '?')}, in {wchan}, holding {held}, beside {others}"
 
 
 def start(tend_run, tmp_path, text, tend_extra="", env=None):
