@@ -422,8 +422,6 @@ static void reload(struct nginx *n)
         n->nold = 0;
         return went_live(n); /* nginx reads it when it starts */
     }
-    /* A master still STARTING may have read the old file: it gets the SIGHUP too (its
-     * handlers are set up before it reads its config, long before nginx -t is done). */
     n->nold = workers(proc_pid(m), n->old, MAX_PIDS);
     if (kill(proc_pid(m), SIGHUP) < 0)
         return fail(n, "SIGHUP nginx: %s", strerror(errno));
@@ -487,6 +485,13 @@ static void apply(struct nginx *n)
         advance_drains(n, NULL, 0);
         return tell_drains(n, next_finished, 0);
     }
+    struct proc *m = master(n);
+    if (m && proc_pid(m) > 0 && proc_state(m) == PROC_STARTING) {
+        /* nginx installs its signal handlers only after reading its config: a SIGHUP
+         * now would kill it. The news that it is RUNNING brings this back. */
+        n->pending = true;
+        return;
+    }
     n->candidate = render(n, &n->cand_in, &recheck);
     if (recheck != UINT64_MAX) /* a worker's second without being ready may run out */
         uv_timer_start(&n->grace, on_grace, recheck + 1, 0);
@@ -506,7 +511,6 @@ static void apply(struct nginx *n)
     int r = write_file(tmp, n->candidate, n->cfg->nginx->mode == NGINX_FULL);
     if (r < 0)
         return fail(n, "write the new config: %s", strerror(-r));
-    struct proc *m = master(n);
     if (!m || proc_pid(m) <= 0)
         return reload(n); /* nginx is not running: it checks the file when it starts */
     if (check(n, tmp) < 0)
@@ -543,7 +547,7 @@ static void request(struct nginx *n)
     if (!n->pending)
         n->first_change = now;
     n->pending = true;
-    uint64_t wait = n->first_change + MAX_WAIT_MS - now;
+    uint64_t due = n->first_change + MAX_WAIT_MS, wait = due > now ? due - now : 0;
     uv_timer_start(&n->coalesce, on_coalesced, wait < QUIET_MS ? wait : QUIET_MS, 0);
 }
 
