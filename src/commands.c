@@ -430,9 +430,11 @@ static void cmd_start(struct request *r)
         if (proc_state(procs[i]) == PROC_RUNNING) { /* nothing to do: say so, succeed */
             w->done[i] = true;
             reply(r, 'o', "%s: already running\n", proc_name(procs[i]));
-        } else {
-            supervisor_want_up(e->sup, procs[i]);
+            continue;
         }
+        if (proc_state(procs[i]) == PROC_STARTING) /* the start under way is the one */
+            w->since[i]--;
+        supervisor_want_up(e->sup, procs[i]);
     }
     uint64_t bound = longest_bound(procs, count);
     free(procs);
