@@ -14,16 +14,26 @@ WITH_SYSTEMD ?= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1 
 PKGS := libuv inih
 # libsystemd: its headers only; notify.c loads it when systemd asks (see there)
 SYSTEMD_CFLAGS = $(if $(filter 1,$(WITH_SYSTEMD)),$(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null))
+# STATIC=1 (make static): tend and tendctl linked fully statically, libc included, for
+# an image that holds nothing else. libsystemd is left out: a static binary cannot dlopen it.
+STATIC ?= 0
+ifeq ($(STATIC),1)
+override WITH_SYSTEMD := 0
+override LDFLAGS += -static-pie
+endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef -Wcast-align \
         -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers
-override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD)
+override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD) -DTEND_STATIC=$(STATIC)
 override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
                     $(SYSTEMD_CFLAGS)
 # Expanded when a link runs, not when this file is read: `make deps all` links against
-# what deps has just installed.
+# what deps has just installed. Debian names libuv's static library libuv-static.
 LIBS      = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifeq ($(STATIC),1)
+LIBS      = $(shell $(PKG_CONFIG) --static --libs libuv-static inih 2>/dev/null)
+endif
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
 LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
@@ -46,7 +56,7 @@ CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all check check-full check-valgrind unit asan install uninstall demo bench clean help deps \
-        format tend tendctl
+        format tend tendctl static
 all: tend tendctl
 
 tend: $(BUILD)/tend
@@ -147,6 +157,15 @@ demo:
 	$(Q)$(MAKE) --no-print-directory all
 	@scripts/demo
 
+# tend and tendctl linked fully statically, for FROM scratch or distroless images:
+# build/static/tend and build/static/tendctl. Needs only libuv1-dev and libinih-dev
+# (Debian ships their static libraries there) and libc6-dev. glibc's linker warns
+# that user lookups need its shared libraries at run time: the static tend reads
+# /etc/passwd and /etc/group itself and asks nothing else (see README, "Static").
+static:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/static STATIC=1 build/static/tend build/static/tendctl
+	@echo "static: build/static/tend build/static/tendctl"
+
 # bench: see bench/bench.mk and bench/README.md
 
 format:
@@ -164,5 +183,6 @@ help:
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (60)"
 	@echo "make demo       nginx on :8080 in front of 4 Node.js workers"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (make uninstall: the same files)"
+	@echo "make static     build/static/tend and tendctl, linked fully statically"
 
 -include $(shell find build -name '*.d' 2>/dev/null)
