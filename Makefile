@@ -56,7 +56,7 @@ CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
 .PHONY: all check check-full check-valgrind unit asan install uninstall demo bench clean help deps \
-        format tend tendctl static
+        format tend tendctl static deb check-deb check-fresh
 all: tend tendctl
 
 tend: $(BUILD)/tend
@@ -166,6 +166,20 @@ static:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/static STATIC=1 build/static/tend build/static/tendctl
 	@echo "static: build/static/tend build/static/tendctl"
 
+# The Debian package, built from what is committed (git archive HEAD) in build/deb/,
+# then installed into a brand-new Debian 12 root: see scripts/check-deb.
+deb:
+	@scripts/check-deb --build-only
+
+check-deb:
+	@scripts/check-deb
+
+# The README's two commands as a new user runs them, in a brand-new Debian 12 root
+# (mmdebstrap, cached): make demo until it answers, then make check. Takes a while
+# (about 15 minutes); not part of make check. See scripts/check-fresh.
+check-fresh:
+	@scripts/check-fresh
+
 # bench: see bench/bench.mk and bench/README.md
 
 format:
@@ -184,5 +198,7 @@ help:
 	@echo "make demo       nginx on :8080 in front of 4 Node.js workers"
 	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (make uninstall: the same files)"
 	@echo "make static     build/static/tend and tendctl, linked fully statically"
+	@echo "make deb        the Debian package, in build/deb/ (make check-deb: and test it)"
+	@echo "make check-fresh  make demo and make check in a brand-new Debian 12 root"
 
 -include $(shell find build -name '*.d' 2>/dev/null)
