@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, Tend, proc_status, run, wait_for
+from conftest import ROOT, Tend, proc_status, run, static_libs_missing, wait_for
 
 ENV = {k: v for k, v in os.environ.items() if k != "BUILD"}  # the Makefile's own builds
 STATIC = os.path.join(ROOT, "build", "static")
@@ -40,23 +40,6 @@ def test_make_install_and_uninstall(tmp_path):
     r = run(["make", "-C", ROOT, "uninstall", f"DESTDIR={dest}", "PREFIX=/usr"], env=ENV)
     assert r.returncode == 0, r.stdout + r.stderr
     assert installed(dest) == set()
-
-
-def static_libs_missing():
-    """Why `make static` cannot link here, or None."""
-    def libdir(pkg):
-        r = run(["pkg-config", "--variable=libdir", pkg])
-        return r.stdout.strip() if r.returncode == 0 else None
-    try:
-        libc = run(["cc", "-print-file-name=libc.a"]).stdout.strip()
-        uv, inih = libdir("libuv-static"), libdir("inih")
-    except FileNotFoundError as e:
-        return f"no {e.filename} here"
-    for path, pkg in ((libc, "libc6-dev"), (uv and os.path.join(uv, "libuv_a.a"), "libuv1-dev"),
-                      (inih and os.path.join(inih, "libinih.a"), "libinih-dev")):
-        if not path or not os.path.isabs(path) or not os.path.exists(path):
-            return f"no static library from {pkg} ({path or 'pkg-config does not know it'})"
-    return None
 
 
 @pytest.fixture(scope="module")
