@@ -13,15 +13,27 @@ PKG_CONFIG ?= pkg-config
 WITH_SYSTEMD ?= $(shell $(PKG_CONFIG) --exists libsystemd 2>/dev/null && echo 1 || echo 0)
 PKGS := libuv inih
 # libsystemd: its headers only; notify.c loads it when systemd asks (see there)
-SYSTEMD_CFLAGS := $(if $(filter 1,$(WITH_SYSTEMD)),$(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null))
+SYSTEMD_CFLAGS = $(if $(filter 1,$(WITH_SYSTEMD)),$(shell $(PKG_CONFIG) --cflags libsystemd 2>/dev/null))
+# STATIC=1 (make static): tend and tendctl linked fully statically, libc included, for
+# an image that holds nothing else. libsystemd is left out: a static binary cannot dlopen it.
+STATIC ?= 0
+ifeq ($(STATIC),1)
+override WITH_SYSTEMD := 0
+override LDFLAGS += -static-pie
+endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef -Wcast-align \
         -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers
-override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD)
+override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD) -DTEND_STATIC=$(STATIC)
 override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
                     $(SYSTEMD_CFLAGS)
-LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# Expanded when a link runs, not when this file is read: `make deps all` links against
+# what deps has just installed. Debian names libuv's static library libuv-static.
+LIBS      = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+ifeq ($(STATIC),1)
+LIBS      = $(shell $(PKG_CONFIG) --static --libs libuv-static inih 2>/dev/null)
+endif
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
 LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
@@ -43,7 +55,8 @@ TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all check check-full check-valgrind unit asan install demo bench clean help deps format tend tendctl
+.PHONY: all check check-full check-valgrind unit asan install uninstall demo bench clean help deps \
+        format tend tendctl static deb check-deb check-fresh
 all: tend tendctl
 
 tend: $(BUILD)/tend
@@ -79,6 +92,9 @@ unit: $(UNIT_BIN)
 deps:
 	@scripts/deps.sh
 
+# Targets that install what is missing build in a make of their own, started after
+# deps: this one read the Makefile before pkg-config, libuv or inih were there.
+
 # Every tier: unit (cmocka), golden files and black-box (pytest, real binaries), and a
 # short run of each fuzzer.
 check: deps
@@ -97,7 +113,8 @@ asan: deps
 VG_DIR := build/valgrind
 # Each run of tend logs to a file of its own: as PID 1 of a namespace every tend is pid 1,
 # so valgrind's %p would have each overwrite the last one's report.
-check-valgrind: deps all
+check-valgrind: deps
+	$(Q)$(MAKE) --no-print-directory all
 	@rm -rf $(VG_DIR) && mkdir -p $(VG_DIR)/logs
 	@cp $(BUILD)/tend $(VG_DIR)/tend.bin && cp $(BUILD)/tendctl $(VG_DIR)/tendctl
 	@printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --log-file=$$(mktemp %s/XXXXXX.log) %s "$$@"\n' \
@@ -113,17 +130,55 @@ check-full: check
 	$(MAKE) asan
 	$(MAKE) check-valgrind
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	           $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 755 tend $(DESTDIR)$(PREFIX)/bin/tend
-	install -m 755 tendctl $(DESTDIR)$(PREFIX)/bin/tendctl
-	install -m 644 man/tendctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/tendctl.1
-	install -m 644 man/tend.8 $(DESTDIR)$(PREFIX)/share/man/man8/tend.8
-	install -m 644 man/tend.ini.5 $(DESTDIR)$(PREFIX)/share/man/man5/tend.ini.5
+# Where `make install` puts things. The unit goes where systemd looks for the PREFIX:
+# /usr/local/lib/systemd/system for /usr/local (Debian's package overrides it).
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALLED  := $(BINDIR)/tend $(BINDIR)/tendctl $(MANDIR)/man1/tendctl.1 $(MANDIR)/man5/tend.ini.5 \
+              $(MANDIR)/man8/tend.8 $(UNITDIR)/tend.service
 
-demo: deps all
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	           $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 755 tend $(DESTDIR)$(BINDIR)/tend
+	install -m 755 tendctl $(DESTDIR)$(BINDIR)/tendctl
+	install -m 644 man/tendctl.1 $(DESTDIR)$(MANDIR)/man1/tendctl.1
+	install -m 644 man/tend.ini.5 $(DESTDIR)$(MANDIR)/man5/tend.ini.5
+	install -m 644 man/tend.8 $(DESTDIR)$(MANDIR)/man8/tend.8
+	sed 's|/usr/local/bin/|$(BINDIR)/|' etc/tend.service > $(DESTDIR)$(UNITDIR)/tend.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/tend.service
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+
+demo:
+	@scripts/deps.sh demo
+	$(Q)$(MAKE) --no-print-directory all
 	@scripts/demo
+
+# tend and tendctl linked fully statically, for FROM scratch or distroless images:
+# build/static/tend and build/static/tendctl. Needs only libuv1-dev and libinih-dev
+# (Debian ships their static libraries there) and libc6-dev. glibc's linker warns
+# that user lookups need its shared libraries at run time: the static tend reads
+# /etc/passwd and /etc/group itself and asks nothing else (see README, "Static").
+static:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/static STATIC=1 build/static/tend build/static/tendctl
+	@echo "static: build/static/tend build/static/tendctl"
+
+# The Debian package, built from what is committed (git archive HEAD) in build/deb/,
+# then installed into a brand-new Debian 12 root: see scripts/check-deb.
+deb:
+	@scripts/check-deb --build-only
+
+check-deb:
+	@scripts/check-deb
+
+# The README's two commands as a new user runs them, in a brand-new Debian 12 root
+# (mmdebstrap, cached): make demo until it answers, then make check. Takes a while
+# (about 15 minutes); not part of make check. See scripts/check-fresh.
+check-fresh:
+	@scripts/check-fresh
 
 # bench: see bench/bench.mk and bench/README.md
 
@@ -141,6 +196,9 @@ help:
 	@echo "make check-full check, then asan and check-valgrind"
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (60)"
 	@echo "make demo       nginx on :8080 in front of 4 Node.js workers"
-	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
+	@echo "make install    PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) (make uninstall: the same files)"
+	@echo "make static     build/static/tend and tendctl, linked fully statically"
+	@echo "make deb        the Debian package, in build/deb/ (make check-deb: and test it)"
+	@echo "make check-fresh  make demo and make check in a brand-new Debian 12 root"
 
 -include $(shell find build -name '*.d' 2>/dev/null)

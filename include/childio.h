@@ -49,4 +49,8 @@ void childio_start(struct childio_sink *s, struct childio_pipes *p);
 void childio_pause_all(void);
 void childio_resume_all(void);
 
+/* At the end, every process gone, before tend's stdout closes: reads what the pipes
+ * still hold, so that no last line is lost. */
+void childio_drain(void);
+
 #endif

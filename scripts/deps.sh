@@ -1,9 +1,13 @@
 #!/bin/sh
 # Installs what tend's build and tests need on Debian 12, once; silent when all is there.
+#   scripts/deps.sh        everything `make check` needs (the default)
+#   scripts/deps.sh demo   only what `make demo` needs: the build, nginx, Node.js, curl
 set -eu
-need="build-essential pkg-config libuv1-dev libinih-dev libsystemd-dev libcmocka-dev
-      python3 python3-pytest nginx-light nodejs util-linux procps iproute2 wrk curl
-      clang libclang-rt-14-dev llvm mandoc valgrind"
+need="build-essential pkg-config libuv1-dev libinih-dev libsystemd-dev nginx-light nodejs curl"
+if [ "${1:-check}" != demo ]; then
+    need="$need libcmocka-dev python3 python3-pytest util-linux mount procps iproute2 wrk
+          clang libclang-rt-14-dev llvm mandoc valgrind"
+fi
 missing=""
 for p in $need; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -469,3 +469,35 @@ void childio_resume_all(void)
     for (struct reader *r = C.readers; r; r = r->next)
         uv_read_start((uv_stream_t *)&r->pipe, on_alloc, on_read);
 }
+
+/* What one pipe still holds, up to its end or to a writer that is still there. */
+static void drain_one(struct reader *r)
+{
+    uv_os_fd_t fd;
+    if (uv_fileno((uv_handle_t *)&r->pipe, &fd) < 0)
+        return;
+    for (;;) {
+        ssize_t n = read(fd, C.readbuf, sizeof(C.readbuf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0) {
+            take(r, C.readbuf, (size_t)n);
+            flush_batch();
+            continue;
+        }
+        if (n == 0 || errno != EAGAIN)
+            reader_close(r);
+        return;
+    }
+}
+
+/* The loop may not have read a pipe yet when its process is reaped: a line written
+ * just before the exit would reach tend's stdout after it closed. Only r itself
+ * leaves the list here (and is freed later, by its close callback). */
+void childio_drain(void)
+{
+    for (struct reader *r = C.readers, *next; r; r = next) {
+        next = r->next;
+        drain_one(r);
+    }
+}

@@ -2,6 +2,7 @@
  * connect, send the command's words, print the reply frames, exit with the
  * status tend sent. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,10 +58,13 @@ static int connect_to(const char *path)
     return fd;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+/* To tend's socket: MSG_NOSIGNAL, since tend may have answered and closed before
+ * the request went out (it refuses another user's connection at once), and its
+ * answer is then still there to read. To stdout: write, and SIGPIPE as usual. */
+static int write_all(int fd, const char *buf, size_t len, bool sock)
 {
     while (len > 0) {
-        ssize_t n = write(fd, buf, len);
+        ssize_t n = sock ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -86,16 +90,17 @@ static int read_all(int fd, char *buf, size_t len)
     return 1;
 }
 
+/* 0 sent, 1 too long (a usage error), -errno when the socket would not take it. */
 static int send_request(int fd, char **argv, int argc)
 {
     char frame[PROTO_HEADER + PROTO_MAX_REQUEST];
     int n = proto_join(argv, argc, frame + PROTO_HEADER, PROTO_MAX_REQUEST);
     if (n < 0) {
         fputs("tendctl: the request is too long\n", stderr);
-        return -1;
+        return 1;
     }
     proto_header(frame, (uint32_t)n);
-    return write_all(fd, frame, PROTO_HEADER + (size_t)n);
+    return write_all(fd, frame, PROTO_HEADER + (size_t)n, true) < 0 ? -errno : 0;
 }
 
 /* Prints reply frames until the end frame; returns its status. */
@@ -113,7 +118,7 @@ static int read_reply(int fd)
         }
         if (payload[0] == 'x')
             return len >= 2 ? (unsigned char)payload[1] : PROTO_FAILED;
-        write_all(payload[0] == 'e' ? STDERR_FILENO : STDOUT_FILENO, payload + 1, len - 1);
+        write_all(payload[0] == 'e' ? STDERR_FILENO : STDOUT_FILENO, payload + 1, len - 1, false);
     }
 }
 
@@ -139,11 +144,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "tendctl: cannot reach tend at '%s': %s\n", path, strerror(errno));
         return PROTO_UNREACHABLE;
     }
-    if (send_request(fd, argv + i, argc - i) < 0) {
+    int sent = send_request(fd, argv + i, argc - i);
+    if (sent > 0 || (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)) {
+        if (sent < 0)
+            fprintf(stderr, "tendctl: sending to tend at '%s': %s\n", path, strerror(-sent));
         close(fd);
-        return errno ? PROTO_UNREACHABLE : PROTO_USAGE;
+        return sent > 0 ? PROTO_USAGE : PROTO_UNREACHABLE;
     }
-    int status = read_reply(fd);
+    int status = read_reply(fd); /* after EPIPE, the answer tend gave before it closed */
     close(fd);
     return status;
 }

@@ -12,6 +12,27 @@
 #include "strconv.h"
 #include "version.h"
 
+#if TEND_STATIC
+#include <nss.h>
+
+/* A static glibc has the "files" lookups built in but cannot load NSS modules: one
+ * that the host's nsswitch.conf names (systemd, sss, ldap) would be dlopened into
+ * this binary, with a libc of its own, and crash it. Users and groups (user=,
+ * socket_owner) come from /etc/passwd and /etc/group alone, as with musl. */
+static void nss_files_only(void)
+{
+    __nss_configure_lookup("passwd", "files");
+    __nss_configure_lookup("group", "files");
+    __nss_configure_lookup("initgroups", "files");
+}
+#define BUILD_KIND " (static)"
+#else
+static void nss_files_only(void)
+{
+}
+#define BUILD_KIND ""
+#endif
+
 static int usage(FILE *out, int status)
 {
     fputs("usage: tend [-c FILE]                 run the programs of a config (foreground)\n"
@@ -84,6 +105,7 @@ static int supervise(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    nss_files_only();
     if (argc > 1 && is_init_option(argv[1]))
         return init_mode(argc, argv);
     if (argc > 1 && !strcmp(argv[1], "check"))
@@ -91,7 +113,7 @@ int main(int argc, char **argv)
     if (argc > 1 && !strcmp(argv[1], "dev"))
         return dev_main(argc - 1, argv + 1);
     if (argc > 1 && !strcmp(argv[1], "--version")) {
-        printf("tend %s\n", TEND_VERSION);
+        printf("tend %s%s\n", TEND_VERSION, BUILD_KIND);
         return 0;
     }
     if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))

@@ -93,6 +93,7 @@ static void on_output_closed(void *ctx)
 
 static void finish(struct run *r)
 {
+    childio_drain(); /* lines written just before an exit, not yet read */
     r->phase = PHASE_DONE;
     log_info("exiting with status %d", r->status);
     log_set_sink(NULL, NULL);

@@ -243,5 +243,22 @@ def run(args, **kw):
     return subprocess.run(args, **kw)
 
 
+def static_libs_missing():
+    """Why `make static` cannot link here, or None."""
+    def libdir(pkg):
+        r = run(["pkg-config", "--variable=libdir", pkg])
+        return r.stdout.strip() if r.returncode == 0 else None
+    try:
+        libc = run(["cc", "-print-file-name=libc.a"]).stdout.strip()
+        uv, inih = libdir("libuv-static"), libdir("inih")
+    except FileNotFoundError as e:
+        return f"no {e.filename} here"
+    for path, pkg in ((libc, "libc6-dev"), (uv and os.path.join(uv, "libuv_a.a"), "libuv1-dev"),
+                      (inih and os.path.join(inih, "libinih.a"), "libinih-dev")):
+        if not path or not os.path.isabs(path) or not os.path.exists(path):
+            return f"no static library from {pkg} ({path or 'pkg-config does not know it'})"
+    return None
+
+
 def tend_check(path, *extra, **kw):
     return run([TEND, "check", "-c", str(path), *extra], **kw)

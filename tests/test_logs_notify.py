@@ -212,3 +212,21 @@ startsecs = 0
              what="both lines")
     assert fresh.stat().st_uid == pwd.getpwnam("nobody").pw_uid
     assert kept.stat().st_uid == 0
+
+
+def test_the_last_lines_before_a_shutdown_are_kept(tend_run, tmp_path):
+    """Programs that say goodbye and exit at once on SIGTERM: an exit and the last line
+    reach tend together, and the line must come out before tend's stdout closes (one
+    was lost in about one shutdown out of eight)."""
+    child = tmp_path / "child"
+    r = run(["cc", "-O2", "-o", str(child), os.path.join(HELPERS, "child.c")])
+    assert r.returncode == 0, r.stderr
+    ini = tmp_path / "tend.ini"
+    ini.write_text(f"[tend]\nsocket = {tmp_path}/tend.sock\n[program:p]\ncommand = {child} serve\n"
+                   "numprocs = 3\nstartsecs = 0\n")
+    for attempt in range(16):
+        t = tend_run(["-c", str(ini)])
+        wait_for(lambda: t.count(r"\| ready, pid") == 3, what="3 processes ready")
+        t.signal(signal.SIGTERM)
+        assert t.wait() == 0
+        assert t.count(r"\| bye$") == 3, f"shutdown {attempt + 1}:\n" + t.output()
