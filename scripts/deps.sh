@@ -6,7 +6,7 @@ set -eu
 need="build-essential pkg-config libuv1-dev libinih-dev libsystemd-dev nginx-light nodejs curl"
 if [ "${1:-check}" != demo ]; then
     need="$need libcmocka-dev python3 python3-pytest util-linux mount procps iproute2 wrk
-          clang libclang-rt-14-dev llvm mandoc valgrind"
+          clang libclang-rt-14-dev llvm mandoc valgrind strace"
 fi
 missing=""
 for p in $need; do
