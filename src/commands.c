@@ -125,10 +125,11 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
     strbuf_printf(t, ",\"port\":");
     strbuf_printf(t, proc_port(p) ? "%d" : "null", proc_port(p));
     strbuf_printf(t, ",\"uptime\":%llu,\"restarts\":%d,\"exit_status\":",
-        (unsigned long long)(proc_uptime_ms(p) / 1000), proc_restarts(p));
+                  (unsigned long long)(proc_uptime_ms(p) / 1000), proc_restarts(p));
     strbuf_printf(t, st >= 0 ? "%d" : "null", st >= 0 ? strconv_exit_code(st) : 0);
-    strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":", proc_state(p) == PROC_RUNNING ? "true" : "false",
-        supervisor_numprocs(sup, proc_program(p)->name));
+    strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":",
+                  proc_state(p) == PROC_RUNNING ? "true" : "false",
+                  supervisor_numprocs(sup, proc_program(p)->name));
     add_json_string(t, proc_error(p));
     strbuf_printf(t, "}");
 }
@@ -180,8 +181,8 @@ static void cmd_status(struct request *r)
         }
         strbuf_printf(&t, "]\n");
     } else {
-        strbuf_printf(&t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8s  %s\n", width, "NAME", "STATE", "PID", "UPTIME",
-            "PORT", "RESTARTS", "LAST EXIT");
+        strbuf_printf(&t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8s  %s\n", width, "NAME", "STATE", "PID",
+                      "UPTIME", "PORT", "RESTARTS", "LAST EXIT");
         for (int i = 0; i < count; i++)
             status_line(&t, procs[i], width);
         if (*nginx_error(e->nginx))

@@ -84,18 +84,20 @@ static void full(struct strbuf *t, const struct config *c, const struct nginx_po
     char run[4096];
     nginx_conf_rundir(c, run, sizeof(run));
     /* no "daemon off;": nginx rejects it twice, and tend's command gives it with -g */
-    strbuf_printf(t, "# daemon off: on the command line (nginx -c THIS_FILE -g 'daemon off;')\n"
-           "worker_processes auto;\npid %s/nginx.pid;\nerror_log stderr;\n"
-           "worker_shutdown_timeout 10s;\n\n"
-           "events {\n    worker_connections 1024;\n}\n\nhttp {\n",
-        run);
+    strbuf_printf(t,
+                  "# daemon off: on the command line (nginx -c THIS_FILE -g 'daemon off;')\n"
+                  "worker_processes auto;\npid %s/nginx.pid;\nerror_log stderr;\n"
+                  "worker_shutdown_timeout 10s;\n\n"
+                  "events {\n    worker_connections 1024;\n}\n\nhttp {\n",
+                  run);
     strbuf_printf(t, "    access_log %s;\n", n->access_log ? "/dev/stdout" : "off");
     static const char *const temps[] = {"client_body", "proxy", "fastcgi", "uwsgi", "scgi"};
     for (int i = 0; i < 5; i++)
         strbuf_printf(t, "    %s_temp_path %s/%s_temp;\n", temps[i], run, temps[i]);
     strbuf_printf(t, "    server_tokens off;\n\n"
-           "    # keep upstream connections alive, except for WebSocket upgrades\n"
-           "    map $http_upgrade $connection_upgrade {\n        default upgrade;\n        '' '';\n    }\n\n");
+                     "    # keep upstream connections alive, except for WebSocket upgrades\n"
+                     "    map $http_upgrade $connection_upgrade {\n        default upgrade;\n      "
+                     "  '' '';\n    }\n\n");
     struct strbuf ups = {0};
     upstreams(&ups, c, pools, npools);
     for (char *line = ups.p, *nl; line && *line; line = nl + 1) { /* indented under http */
@@ -113,7 +115,8 @@ static void full(struct strbuf *t, const struct config *c, const struct nginx_po
 char *nginx_conf_render(const struct config *c, const struct nginx_pool *pools, int npools)
 {
     struct strbuf t = {0};
-    strbuf_printf(&t, "# Written by tend from %s; tend rewrites it as workers come and go.\n", c->path);
+    strbuf_printf(&t, "# Written by tend from %s; tend rewrites it as workers come and go.\n",
+                  c->path);
     if (c->nginx->mode == NGINX_FULL)
         full(&t, c, pools, npools);
     else

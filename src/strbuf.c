@@ -36,8 +36,7 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0 || !reserve(b, (size_t)n))
-        return;
+    if (n < 0 || !reserve(b, (size_t)n)) return;
     va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -47,8 +46,7 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 char *strbuf_take(struct strbuf *b)
 {
     char *p = b->failed ? NULL : b->p;
-    if (b->failed)
-        free(b->p);
+    if (b->failed) free(b->p);
     *b = (struct strbuf){0};
     return p;
 }
