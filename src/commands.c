@@ -266,6 +266,13 @@ static bool settled(struct request *r, struct wait *w, int i)
 {
     struct proc *p = supervisor_find(cmds(r)->sup, w->names[i]);
     enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    /* a later command that wants it up wins: this one ends, and says so */
+    bool overruled = p && proc_wanted_up(p) && (w->goal == GOAL_DOWN || !proc_removing(p));
+    if (w->goal != GOAL_UP && overruled) {
+        reply(r, 'e', "%s: wanted up again by another command: not %s\n", w->names[i], w->verb);
+        w->failed++;
+        return true;
+    }
     if (w->goal == GOAL_GONE)
         return !p;
     if (w->goal == GOAL_DOWN)
