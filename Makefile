@@ -32,6 +32,8 @@ LIB_SRC := src/arena.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwo
            src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c \
            src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
            src/notify.c src/run.c src/dev.c
+# files tend writes for others, and its own directories (a leaf: see safepath.h)
+LIB_SRC  += src/safepath.c
 TEND_SRC := src/main.c
 CTL_SRC  := src/ctl.c src/proto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
