@@ -82,6 +82,19 @@ const char *config_find(void)
     return NULL;
 }
 
+/* Under /dev (but its world-writable /dev/shm and /dev/mqueue) and /proc, a path
+ * names a terminal, a device or a process's descriptor: what the config means is a
+ * stream there, a file anywhere else (stdout_logfile_type says otherwise). */
+enum log_kind config_log_kind(const char *path)
+{
+    if (!strncmp(path, "/proc/", 6))
+        return LOG_KIND_DEVICE;
+    if (strncmp(path, "/dev/", 5) || !strncmp(path, "/dev/shm/", 9) ||
+        !strncmp(path, "/dev/mqueue/", 12))
+        return LOG_KIND_FILE;
+    return LOG_KIND_DEVICE;
+}
+
 /* Edit distance with one row, for "did you mean". */
 static int distance(const char *a, const char *b)
 {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -22,6 +23,7 @@
 #include "pid1.h"
 #include "reaper.h"
 #include "rollout.h"
+#include "safepath.h"
 #include "signals.h"
 #include "supervisor.h"
 #include "watch.h"
@@ -60,7 +62,7 @@ struct run {
     int nwatchers;
     bool told_ready; /* READY=1 went to systemd */
     enum phase phase;
-    int status, congested;
+    int status;
 };
 
 static void start_watching(struct run *r);
@@ -99,6 +101,8 @@ static void finish(struct run *r)
     stop_watching(r);
     logfile_unref(r->logfile);
     r->logfile = NULL;
+    logfile_end_streams(); /* pipes and devices: what they hold, within a bound */
+    childio_congestion_changed();
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     uv_close((uv_handle_t *)&r->watchdog, NULL);
@@ -411,14 +415,12 @@ static void on_signal(void *ctx, int signo)
     }
 }
 
+/* An output or a log stream fell behind or caught up: the pipes that write there
+ * pause or go on (each pipe by its own destinations). */
 static void on_congestion(void *ctx, bool congested)
 {
-    struct run *r = ctx;
-    r->congested += congested ? 1 : -1;
-    if (congested && r->congested == 1)
-        childio_pause_all();
-    else if (!congested && r->congested == 0)
-        childio_resume_all();
+    (void)ctx, (void)congested;
+    childio_congestion_changed();
 }
 
 /* tend's own lines: to stderr (unless silent), and to its logfile when it has one. */
@@ -453,15 +455,49 @@ static void name_width(const struct config *c)
     log_set_name_width(width);
 }
 
-static void write_pidfile(const char *path)
+/* Written through safepath (never through a link another user made, never into a
+ * file of someone else's); removed at the end only if it is still the one written. */
+struct pidfile {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+};
+
+static void write_pidfile(struct pidfile *pf)
 {
-    FILE *f = path ? fopen(path, "we") : NULL;
-    if (path && !f)
-        log_warn("pidfile '%s': %s", path, strerror(errno));
-    if (f) {
-        fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
+    char why[4096 + 256], text[32];
+    struct stat st;
+    struct safepath_opts o = {.kind = SAFEPATH_FILE, .owner = (uid_t)-1, .mode = 0644,
+                              .create = true, .truncate = true};
+    if (!pf->path)
+        return;
+    int fd = safepath_open(pf->path, &o, NULL, why, sizeof(why));
+    if (fd < 0) {
+        log_warn("pidfile %s: not written", why);
+        free(pf->path);
+        pf->path = NULL;
+        return;
     }
+    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    if (write(fd, text, (size_t)n) != n)
+        log_warn("pidfile '%s': %s", pf->path, strerror(errno));
+    if (fstat(fd, &st) == 0)
+        pf->dev = st.st_dev, pf->ino = st.st_ino;
+    close(fd);
+}
+
+static void remove_pidfile(struct pidfile *pf)
+{
+    struct stat st;
+    const char *base;
+    char why[256];
+    int dir = pf->path ? safepath_parent(pf->path, &base, why, sizeof(why)) : -1;
+    if (dir >= 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == pf->dev &&
+        st.st_ino == pf->ino)
+        unlinkat(dir, base, 0);
+    if (dir >= 0)
+        close(dir);
+    free(pf->path);
 }
 
 /* [tend] logfile: images made for supervisord often name /dev/stdout or /dev/null,
@@ -475,6 +511,16 @@ static int own_stream(const char *path)
     if (!strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/fd/1"))
         return STDOUT_FILENO;
     return -1;
+}
+
+static void open_own_logfile(struct run *r, const struct tend_cfg *t)
+{
+    char why[4096 + 256];
+    struct logfile_opts o = {.path = t->logfile, .kind = config_log_kind(t->logfile),
+                             .maxbytes = t->logfile_maxbytes, .backups = t->logfile_backups,
+                             .owner = (uid_t)-1, .group = (gid_t)-1};
+    if (!(r->logfile = logfile_open(&o, why, sizeof(why))))
+        log_error("logfile %s: logging to stderr only", why);
 }
 
 static int setup(struct run *r)
@@ -492,11 +538,11 @@ static int setup(struct run *r)
     const struct tend_cfg *t = &r->cfg->tend;
     int stream = own_stream(t->logfile);
     r->own = stream == STDOUT_FILENO ? r->out : r->err;
-    if (stream < 0 && !(r->logfile = logfile_open(t->logfile, t->logfile_maxbytes,
-                                                  t->logfile_backups, (uid_t)-1, (gid_t)-1, &err)))
-        log_error("logfile '%s': %s: logging to stderr only", t->logfile, strerror(-err));
-    log_set_sink(log_line, r);
+    logfile_setup(&r->loop, on_congestion, r, r->out, r->err);
     childio_setup(&r->loop, r->out, r->err);
+    if (stream < 0)
+        open_own_logfile(r, t);
+    log_set_sink(log_line, r);
     sigemptyset(&set);
     for (int sig = 1; sig < 32; sig++)
         if (action_of(sig, false) != SIG_IGNORE)
@@ -548,7 +594,7 @@ int run_with(const struct run_opts *o)
         return 1;
     r.cfg = cfg;
     const struct tend_cfg *t = &cfg->tend;
-    char *pidfile = t->pidfile ? strdup(t->pidfile) : NULL; /* cfg may be reloaded away */
+    struct pidfile pidfile = {t->pidfile ? strdup(t->pidfile) : NULL}; /* cfg may be reloaded away */
     apply_settings(&r, cfg);
     name_width(r.cfg);
     if (t->umask >= 0)
@@ -561,14 +607,14 @@ int run_with(const struct run_opts *o)
         uv_loop_close(&r.loop);
         if (!owned)
             config_free(cfg);
-        free(pidfile);
+        free(pidfile.path);
         return 1;
     }
     log_info("tend %s as pid %d, config %s", pid1_is_init() ? "is init" : "started",
              (int)getpid(), o->path);
     if (o->dev)
         log_info("control: tendctl -s %s status", cfg->tend.socket);
-    write_pidfile(pidfile);
+    write_pidfile(&pidfile);
     if (keep_only(&r) < 0)
         begin_shutdown(&r, 1);
     start_watching(&r);
@@ -576,8 +622,6 @@ int run_with(const struct run_opts *o)
     tell_systemd(&r); /* a config with nothing to start is ready at once */
     uv_run(&r.loop, UV_RUN_DEFAULT);
     uv_loop_close(&r.loop);
-    if (pidfile)
-        unlink(pidfile);
-    free(pidfile);
+    remove_pidfile(&pidfile);
     return r.status;
 }
