@@ -318,7 +318,8 @@ static size_t pending(struct reader *r, const char *data, size_t n)
 {
     const char *nl = memchr(data, '\n', n);
     size_t seg = nl ? (size_t)(nl - data) : n;
-    if (r->plen + seg >= CHILDIO_LINE_MAX) { /* too long: out goes a full piece */
+    if (r->plen + seg > CHILDIO_LINE_MAX || (!nl && r->plen + seg == CHILDIO_LINE_MAX)) {
+        /* too long: out goes a full piece */
         size_t piece = CHILDIO_LINE_MAX - r->plen;
         keep_partial(r, data, piece);
         emit(r, r->partial, r->plen, r->cont);
@@ -335,20 +336,30 @@ static size_t pending(struct reader *r, const char *data, size_t n)
     return seg + 1;
 }
 
-/* Takes in what was read: the end of a pending line, then whole lines in one
- * region, then the start of the next line, which waits. */
+/* How much of data, from its start, is whole lines none longer than LINE_MAX. */
+static size_t short_lines(const char *data, size_t n)
+{
+    size_t k = 0;
+    for (const char *nl; k < n && (nl = memchr(data + k, '\n', n - k)); k = (size_t)(nl - data) + 1)
+        if ((size_t)(nl - data) - k > CHILDIO_LINE_MAX)
+            break;
+    return k;
+}
+
+/* Takes in what was read: the end of a pending line, then runs of whole lines in
+ * one region each; a line longer than LINE_MAX, in one read or across several,
+ * goes in pieces, and the start of the next line waits. */
 static void take(struct reader *r, const char *data, size_t n)
 {
-    for (size_t k; n > 0 && (r->plen > 0 || r->cont); data += k, n -= k)
-        k = pending(r, data, n);
-    const char *last = n ? memrchr(data, '\n', n) : NULL;
-    if (last) {
-        size_t k = (size_t)(last - data) + 1;
-        emit_region(r, data, k);
-        data += k, n -= k;
+    while (n > 0) {
+        size_t k = r->plen || r->cont ? 0 : short_lines(data, n);
+        if (k)
+            emit_region(r, data, k);
+        else
+            k = pending(r, data, n);
+        data += k;
+        n -= k;
     }
-    for (size_t k; n > 0; data += k, n -= k)
-        k = pending(r, data, n);
     if (r->plen == 0) { /* nothing pending: give the buffer back */
         free(r->partial);
         r->partial = NULL;
