@@ -113,6 +113,11 @@ struct nginx_cfg {
 
 struct tend_cfg {
     const char *socket, *socket_owner, *pidfile, *logfile, *childlogdir;
+    const char *user; /* [supervisord] user: tend drops to it once it has set up; NULL: stays */
+    uid_t uid;
+    gid_t gid;
+    const char *user_problem; /* why it cannot (the user does not exist), or NULL */
+    int minprocs; /* RLIMIT_NPROC soft limit at least this; 0: leave */
     int socket_mode;
     int loglevel; /* log.h levels */
     uint64_t logfile_maxbytes;

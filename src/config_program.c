@@ -22,6 +22,9 @@
 enum { MAX_NUMPROCS = 100000 };
 
 #define PROG(field) offsetof(struct program_cfg, field)
+#define CAPTURE "capture mode (supervisord's PROCESS_COMMUNICATION events) is not supported"
+#define EVENTS "supervisord's events are not supported"
+#define SYSLOG "output does not go to syslog (tend writes it to its stdout, log files or streams)"
 const struct key_def config_program_keys[] = {
     {"command", KT_PROCESS},
     {"process_name", KT_PROCESS},
@@ -60,14 +63,15 @@ const struct key_def config_program_keys[] = {
     {"restart_delay_reset", KT_MS, PROG(restart_delay_reset_ms)},
     {"critical", KT_BOOL, PROG(critical)},
     {"watch", KT_LIST, PROG(watch)},
-    /* supervisord's, accepted without effect */
-    {"stdout_capture_maxbytes", KT_ACCEPT},
-    {"stdout_events_enabled", KT_ACCEPT},
-    {"stdout_syslog", KT_ACCEPT},
-    {"stderr_capture_maxbytes", KT_ACCEPT},
-    {"stderr_events_enabled", KT_ACCEPT},
-    {"stderr_syslog", KT_ACCEPT},
-    {"serverurl", KT_ACCEPT},
+    /* supervisord's, without effect here: said, unless the value asks for what tend does */
+    {"stdout_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
+    {"stdout_events_enabled", KT_IGNORED, .fine = FINE_FALSE, .why = EVENTS},
+    {"stdout_syslog", KT_IGNORED, .fine = FINE_FALSE, .why = SYSLOG},
+    {"stderr_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
+    {"stderr_events_enabled", KT_IGNORED, .fine = FINE_FALSE, .why = EVENTS},
+    {"stderr_syslog", KT_IGNORED, .fine = FINE_FALSE, .why = SYSLOG},
+    {"serverurl", KT_IGNORED,
+     .why = "it points programs at supervisord's XML-RPC interface, which tend does not serve"},
     {NULL},
 };
 
@@ -265,7 +269,7 @@ static void load_keys(struct loader *L, struct program_cfg *p, const struct ini_
     int nvars = program_vars(p, 0, vars);
     for (const struct ini_entry *e = s->entries; e; e = e->next) {
         const struct key_def *k = config_key(config_program_keys, e->key);
-        if (!k || k->type == KT_ACCEPT || k->type == KT_PROCESS || !strcmp(e->key, "numprocs") ||
+        if (!k || k->type == KT_PROCESS || !strcmp(e->key, "numprocs") ||
             !strcmp(e->key, "numprocs_start") || !strcmp(e->key, "port"))
             continue;
         const char *problem = NULL;

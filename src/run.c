@@ -4,9 +4,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -321,6 +323,10 @@ static int reload(void *ctx, char *msg, size_t len)
         return -1;
     }
     diag_clear(&diags);
+    const char *was = r->cfg->tend.user, *now = next->tend.user;
+    if (was != now && (!was || !now || strcmp(was, now)))
+        log_warn("reload: user = %s: tend keeps running as uid %d until it restarts",
+                 now ? now : "(none)", (int)geteuid());
     struct reload_summary sum;
     stop_watching(r);
     /* the new config in force first: what supervisor_reload changes is logged and
@@ -518,7 +524,8 @@ static void open_own_logfile(struct run *r, const struct tend_cfg *t)
     char why[4096 + 256];
     struct logfile_opts o = {.path = t->logfile, .kind = config_log_kind(t->logfile),
                              .maxbytes = t->logfile_maxbytes, .backups = t->logfile_backups,
-                             .owner = (uid_t)-1, .group = (gid_t)-1};
+                             .owner = t->user ? t->uid : (uid_t)-1, /* after the drop too */
+                             .group = t->user ? t->gid : (gid_t)-1};
     if (!(r->logfile = logfile_open(&o, why, sizeof(why))))
         log_error("logfile %s: logging to stderr only", why);
 }
@@ -575,6 +582,53 @@ static int setup(struct run *r)
     return 0;
 }
 
+/* [supervisord] minprocs: as supervisord, the soft process limit is raised to it
+ * (programs inherit it); past the hard limit, said. */
+static void raise_nproc(int minprocs)
+{
+    struct rlimit rl;
+    if (minprocs <= 0 || getrlimit(RLIMIT_NPROC, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= (rlim_t)minprocs)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)minprocs ? (rlim_t)minprocs
+                                                                                    : rl.rlim_max;
+    if (setrlimit(RLIMIT_NPROC, &rl) < 0 || rl.rlim_cur < (rlim_t)minprocs)
+        log_warn("minprocs = %d: the process limit stays at %llu", minprocs,
+                 (unsigned long long)rl.rlim_cur);
+}
+
+/* [supervisord] user, as supervisord does it: once what needs root is done (the
+ * socket bound, the pidfile, log and nginx directories), tend becomes that user for
+ * good, and its programs run as it unless they have a user of their own (which then
+ * only root could give them). A user that cannot be had stops tend: running
+ * everything as root instead is what the config said not to do. */
+static int drop_privileges(const struct tend_cfg *t)
+{
+    if (!t->user)
+        return 0;
+    if (t->user_problem) {
+        log_error("user: %s: not starting", t->user_problem);
+        return -EINVAL;
+    }
+    if (t->uid == geteuid())
+        return 0;
+    if (geteuid() != 0) {
+        log_error("user '%s': tend runs as uid %d and cannot become another user: not starting",
+                  t->user, (int)geteuid());
+        return -EPERM;
+    }
+    if (initgroups(t->user, t->gid) < 0 || setgid(t->gid) < 0 || setuid(t->uid) < 0) {
+        log_error("user '%s': %s: not starting", t->user, strerror(errno));
+        return -errno;
+    }
+    if (setuid(0) == 0) {
+        log_error("user '%s': root could be had back: not starting", t->user);
+        return -EPERM;
+    }
+    log_info("running as user '%s' (uid %d) from now on", t->user, (int)t->uid);
+    return 0;
+}
+
 static int load_path(const void *ctx, struct config **out, struct diag_list *d)
 {
     return config_load(ctx, out, d);
@@ -599,6 +653,7 @@ int run_with(const struct run_opts *o)
     name_width(r.cfg);
     if (t->umask >= 0)
         umask((mode_t)t->umask);
+    raise_nproc(t->minprocs);
     if (setup(&r) < 0) { /* undo what setup did, so that nothing is left to leak */
         bool owned = r.sup != NULL; /* the supervisor frees the config it holds */
         r.status = 1;
@@ -615,7 +670,11 @@ int run_with(const struct run_opts *o)
     if (o->dev)
         log_info("control: tendctl -s %s status", cfg->tend.socket);
     write_pidfile(&pidfile);
-    if (keep_only(&r) < 0)
+    if (drop_privileges(t) < 0) {
+        r.status = 1;
+        begin_shutdown(&r, 1); /* nothing started: it ends at once */
+    }
+    if (r.phase == PHASE_RUNNING && keep_only(&r) < 0)
         begin_shutdown(&r, 1);
     start_watching(&r);
     supervisor_start(r.sup);
