@@ -51,8 +51,4 @@ int safepath_parent(const char *path, const char **base, char *why, size_t len);
 int safepath_dir(const char *path, uid_t owner, gid_t group, mode_t mode, bool sticky_ok,
                  char *why, size_t len);
 
-/* tend's private directory when it runs without root and without XDG_RUNTIME_DIR:
- * /tmp/tend-UID (made 0700 and checked with safepath_dir before use). */
-const char *safepath_private_dir(char *buf, size_t len);
-
 #endif

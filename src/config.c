@@ -433,7 +433,7 @@ static void default_settings(struct tend_cfg *t, struct arena *a)
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     t->socket = geteuid() == 0 ? "/run/tend.sock"
                 : xdg && *xdg  ? arena_printf(a, "%s/tend.sock", xdg)
-                               : arena_printf(a, "/tmp/tend-%u.sock", (unsigned)geteuid());
+                               : arena_printf(a, "/tmp/tend-%u/tend.sock", (unsigned)geteuid());
     t->socket_mode = 0600;
     t->loglevel = LOG_INFO;
     t->umask = -1;

@@ -561,15 +561,20 @@ static int setup(struct run *r)
     r->sup = supervisor_new(&r->loop, (struct config *)r->cfg, on_critical, r);
     if (!r->sup)
         return -ENOMEM;
+    char why[4096 + 256];
+    if ((err = nginx_prepare(r->cfg, why, sizeof(why))) < 0) {
+        log_error("nginx: %s: not starting", why);
+        return err;
+    }
     if (!(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
         return -ENOMEM;
-    char why[512];
     r->commands = (struct commands){r->sup, r->nginx, &hooks, r};
-    r->control = control_start(&r->loop, &r->cfg->tend, commands_run, &r->commands, why,
+    r->control = control_start(&r->loop, &r->cfg->tend, commands_run, &r->commands, &err, why,
                                sizeof(why));
-    if (!r->control && strstr(why, "another tend")) {
+    /* another tend, or a place another user controls: tendctl would not reach this one */
+    if (!r->control && (err == -EADDRINUSE || err == -EPERM || err == -ELOOP)) {
         log_error("%s: not starting", why);
-        return -EADDRINUSE;
+        return err;
     }
     if (!r->control)
         log_error("control: %s: tendctl cannot reach this tend", why);

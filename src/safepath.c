@@ -350,9 +350,3 @@ int safepath_dir(const char *path, uid_t owner, gid_t group, mode_t mode, bool s
     }
     return fd;
 }
-
-const char *safepath_private_dir(char *buf, size_t len)
-{
-    snprintf(buf, len, "/tmp/tend-%u", (unsigned)geteuid());
-    return buf;
-}
