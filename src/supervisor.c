@@ -546,9 +546,29 @@ static void proc_event(struct proc *p, enum proc_event ev)
     reconcile(p->sup);
 }
 
+/* Why a start failed at ready_timeout: the check that did not pass. */
+static void not_ready(struct proc *p)
+{
+    const struct program_cfg *g = p->prog;
+    char d[32];
+    strconv_format_duration(g->ready_timeout_ms, d, sizeof(d));
+    if (g->ready == READY_TCP)
+        set_error(p, "not ready within %s: no connection to 127.0.0.1:%d succeeded", d,
+                  p->cfg->port);
+    else if (g->ready == READY_HTTP)
+        set_error(p, "not ready within %s: GET %s on 127.0.0.1:%d did not answer 2xx or 3xx",
+                  d, g->ready_path, p->cfg->port);
+    else
+        set_error(p, "not ready within %s: no READY=1 from it or a child of it still running",
+                  d);
+    log_error("%s: %s", p->cfg->name, p->error ? p->error : "not ready");
+}
+
 static void expired(struct proc *p)
 {
     bool startsecs = p->state == PROC_STARTING && p->prog->ready == READY_STARTSECS;
+    if (p->state == PROC_STARTING && !startsecs)
+        not_ready(p);
     proc_event(p, startsecs ? EV_READY : EV_TIMEOUT);
 }
 
