@@ -4,7 +4,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
 BUILD    ?= build/release
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O2 -g -D_FORTIFY_SOURCE=2
 PYTEST   ?= /usr/bin/python3 -m pytest
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
@@ -19,8 +19,10 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef -Wcast-align \
         -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers
 override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD)
-override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
-                    $(SYSTEMD_CFLAGS)
+# hardening: _FORTIFY_SOURCE above (it needs -O), a stack protector, PIE, full RELRO
+override CFLAGS   += -std=gnu11 -fno-common -fstack-protector-strong -fPIE $(WARN) \
+                    $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(SYSTEMD_CFLAGS)
+override LDFLAGS  += -pie -Wl,-z,relro -Wl,-z,now
 LIBS     := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
