@@ -105,6 +105,22 @@ static int read_all(int fd, char *buf, size_t len)
     return 1;
 }
 
+/* No SIGPIPE: tend may have answered and closed already (a refusal), and what it
+ * said is still there to read. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 static int send_request(int fd, char **argv, int argc)
 {
     char frame[PROTO_HEADER + PROTO_MAX_REQUEST];
@@ -114,7 +130,7 @@ static int send_request(int fd, char **argv, int argc)
         return -1;
     }
     proto_header(frame, (uint32_t)n);
-    return write_all(fd, frame, PROTO_HEADER + (size_t)n);
+    return send_all(fd, frame, PROTO_HEADER + (size_t)n);
 }
 
 /* Prints reply frames until the end frame; returns its status. */
@@ -162,7 +178,8 @@ int main(int argc, char **argv)
         close(fd);
         return PROTO_UNREACHABLE;
     }
-    if (send_request(fd, argv + i, argc - i) < 0) {
+    errno = 0;
+    if (send_request(fd, argv + i, argc - i) < 0 && errno != EPIPE && errno != ECONNRESET) {
         close(fd);
         return errno ? PROTO_UNREACHABLE : PROTO_USAGE;
     }
