@@ -323,6 +323,13 @@ static int reload(void *ctx, char *msg, size_t len)
         return -1;
     }
     diag_clear(&diags);
+    if (nginx_prepare(next, msg, len) < 0) { /* nginx's directory: someone else's */
+        log_error("reload: nginx: %s: the running config is kept", msg);
+        config_free(next);
+        if (r->told_ready)
+            notify_ready();
+        return -1;
+    }
     const char *was = r->cfg->tend.user, *now = next->tend.user;
     if (was != now && (!was || !now || strcmp(was, now)))
         log_warn("reload: user = %s: tend keeps running as uid %d until it restarts",
