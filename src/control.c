@@ -456,13 +456,16 @@ static bool trusted_uid(uid_t uid)
     return uid == 0 || uid == geteuid();
 }
 
-/* A socket file of another user's where tend's should be: an impostor (or another
- * user's tend on the same path). It goes when tend may remove it (root may, even in
- * /tmp); else tend does not start rather than leave tendctl talking to it. */
-static int remove_foreign(const struct control *c, uid_t uid, char *err, size_t len)
+/* A file of another user's where tend's socket should be: an impostor's socket (or
+ * another user's tend on the same path), or a link waiting for a chown. It goes when
+ * tend may remove it (root may, even in /tmp); else tend does not start rather than
+ * leave tendctl talking to it. */
+static int remove_foreign(const struct control *c, const struct stat *st, char *err, size_t len)
 {
+    uid_t uid = st->st_uid;
     if (unlinkat(c->dir, c->name, 0) == 0) {
-        log_warn("socket '%s': removed a socket of uid %d that was in tend's place", c->path,
+        log_warn("socket '%s': removed a %s of uid %d that was in tend's place", c->path,
+                 S_ISSOCK(st->st_mode) ? "socket" : S_ISLNK(st->st_mode) ? "link" : "file",
                  (int)uid);
         return 0;
     }
@@ -478,10 +481,10 @@ static int claim_path(const struct control *c, char *err, size_t len)
     struct stat st;
     if (fstatat(c->dir, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return 0;
+    if (!trusted_uid(st.st_uid) && !S_ISDIR(st.st_mode))
+        return remove_foreign(c, &st, err, len);
     if (!S_ISSOCK(st.st_mode))
         return snprintf(err, len, "socket '%s': exists and is not a socket", c->path), -EEXIST;
-    if (!trusted_uid(st.st_uid))
-        return remove_foreign(c, st.st_uid, err, len);
     address(c, &addr);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r = -errno;
     if (fd >= 0) {
