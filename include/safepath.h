@@ -2,9 +2,10 @@
  * files, pidfiles, nginx's config, sockets), often where another user can write.
  *
  * A path is walked one component at a time with openat() from / (or the working
- * directory). A symbolic link is followed only when the directory that holds it
- * belongs to root or to tend's user: a link another user made is refused (systemd's
- * chase() with CHASE_SAFE, in short). The last component is opened O_NOFOLLOW,
+ * directory). A symbolic link is followed only when it belongs to root or to tend's
+ * user, in a directory of theirs: a link another user made is refused, in their
+ * own directory or in /tmp (systemd's chase() with CHASE_SAFE, and the kernel's
+ * protected_symlinks, in short). The last component is opened O_NOFOLLOW,
  * O_NONBLOCK and O_CLOEXEC, then checked with fstat before anything is written:
  * a regular file belonging to root, tend's user or the program's user, with no
  * second hard link; or a FIFO or character device when the caller says the config

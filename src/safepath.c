@@ -82,19 +82,20 @@ static bool next(struct walk *w)
 }
 
 /* w->name is a link in w->dir: its target goes in front of what is left, when
- * root or tend's user owns the directory that holds it (then only they could
- * have made it). */
+ * root or tend's user made it (it is theirs) in a directory of theirs. In /tmp,
+ * root's but open to all, a link of another user's is not followed (the kernel's
+ * protected_symlinks rule, whatever the kernel is told). */
 static int follow(struct walk *w)
 {
-    struct stat st;
+    struct stat dir, link;
     char target[PATH_MAX], rest[2 * PATH_MAX];
-    if (fstat(w->dir, &st) < 0)
+    if (fstat(w->dir, &dir) < 0 || fstatat(w->dir, w->name, &link, AT_SYMLINK_NOFOLLOW) < 0)
         return syserr(w, errno);
-    if (!trusted_owner(st.st_uid))
+    if (!trusted_owner(link.st_uid) || !trusted_owner(dir.st_uid))
         return fail(w, -ELOOP,
-                    "'%s': '%s' is a symbolic link in a directory of uid %d, who could have "
-                    "made it: not followed",
-                    w->path, w->name, (int)st.st_uid);
+                    "'%s': '%s' is a symbolic link of uid %d in a directory of uid %d: not "
+                    "followed",
+                    w->path, w->name, (int)link.st_uid, (int)dir.st_uid);
     if (++w->links > MAX_LINKS)
         return fail(w, -ELOOP, "'%s': too many symbolic links", w->path);
     ssize_t n = readlinkat(w->dir, w->name, target, sizeof(target) - 1);
