@@ -20,6 +20,7 @@ enum { MAX_LINKS = 32 };
 struct walk {
     int dir;
     int links;
+    bool make; /* a directory on the way that is missing is made, 0755 */
     const char *path; /* as the caller gave it, for messages */
     char todo[2 * PATH_MAX];
     char name[NAME_MAX + 1];
@@ -122,6 +123,8 @@ static int enter(struct walk *w)
     if (!strcmp(w->name, "."))
         return 0;
     int fd = openat(w->dir, w->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && w->make && mkdirat(w->dir, w->name, 0755) == 0)
+        fd = openat(w->dir, w->name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0)
         return syserr(w, errno);
     if (fstat(fd, &st) < 0) {
@@ -215,44 +218,47 @@ static int open_last(struct walk *w, const struct safepath_opts *o, bool *create
     return fd < 0 ? -errno : fd;
 }
 
+/* The last component could not be opened: a link is followed where nobody else could
+ * have made it; anything else is said. */
+static int not_opened(struct walk *w, const struct safepath_opts *o, int err)
+{
+    if (err == -ELOOP)
+        return follow(w);
+    if (err == -ENXIO && o->kind == SAFEPATH_FIFO)
+        return fail(w, err, "'%s': no process reads it", w->path);
+    if (err == -ENXIO && o->kind == SAFEPATH_FILE) /* opened O_NONBLOCK: never waits */
+        return fail(w, -EINVAL, "'%s' is a FIFO or a device, not a regular file", w->path);
+    return syserr(w, -err);
+}
+
 int safepath_open(const char *path, const struct safepath_opts *o, bool *created, char *why,
                   size_t len)
 {
     struct walk w;
     bool made = false;
-    int fd = start(&w, path, why, len);
-    while (fd == 0 && (fd = walk_parent(&w)) == 0) {
-        fd = open_last(&w, o, &made);
-        if (fd == -ELOOP) /* a link: followed only where nobody else could have made it */
-            fd = follow(&w);
-        else if (fd == -ENXIO)
-            fd = fail(&w, fd, "'%s': no process reads it", path);
-        else if (fd < 0)
-            fd = syserr(&w, -fd);
-        else
+    int fd = -1, r = start(&w, path, why, len);
+    while (r == 0 && (r = walk_parent(&w)) == 0) {
+        if ((fd = open_last(&w, o, &made)) >= 0)
             break;
+        r = not_opened(&w, o, fd);
     }
-    if (fd >= 0) {
-        int r = check(&w, fd, o);
-        if (r < 0) {
-            close(fd);
-            fd = r;
-            if (made) /* ours, just made: nothing else refers to it */
-                unlinkat(w.dir, w.name, 0);
-        } else if (made && geteuid() == 0 && o->owner != (uid_t)-1) {
-            (void)!fchown(fd, o->owner, o->group);
-        }
-    }
+    if (r == 0 && (r = check(&w, fd, o)) < 0 && made)
+        unlinkat(w.dir, w.name, 0); /* ours, just made: nothing else refers to it */
+    if (r == 0 && made && geteuid() == 0 && o->owner != (uid_t)-1)
+        (void)!fchown(fd, o->owner, o->group);
+    if (r < 0 && fd >= 0)
+        close(fd);
     finish(&w);
     if (created)
-        *created = fd >= 0 && made;
-    return fd;
+        *created = r == 0 && made;
+    return r < 0 ? r : fd;
 }
 
-int safepath_parent(const char *path, const char **base, char *why, size_t len)
+static int parent_of(const char *path, const char **base, bool make, char *why, size_t len)
 {
     struct walk w;
     int r = start(&w, path, why, len);
+    w.make = make;
     if (r == 0 && (r = walk_parent(&w)) == 0) {
         const char *slash = strrchr(path, '/');
         *base = slash ? slash + 1 : path;
@@ -267,17 +273,9 @@ int safepath_parent(const char *path, const char **base, char *why, size_t len)
     return r;
 }
 
-/* The parents of path that are missing, made 0755 as before: what matters is the last. */
-static void make_parents(const char *path)
+int safepath_parent(const char *path, const char **base, char *why, size_t len)
 {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof(buf), "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(buf, 0755);
-            *p = '/';
-        }
+    return parent_of(path, base, false, why, len);
 }
 
 __attribute__((format(printf, 4, 5))) static int say(int err, char *why, size_t len,
@@ -330,15 +328,20 @@ int safepath_dir(const char *path, uid_t owner, gid_t group, mode_t mode, bool s
                  char *why, size_t len)
 {
     const char *base;
-    bool made;
-    make_parents(path);
-    int parent = safepath_parent(path, &base, why, len);
-    if (parent < 0)
-        return parent;
-    int fd = open_dir(parent, path, base, &made, mode, why, len);
-    close(parent);
-    if (fd < 0)
-        return fd;
+    bool made = false;
+    int fd;
+    if (!strcmp(path, "/") || !strcmp(path, ".")) { /* the root, or where tend runs */
+        if ((fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+            return say(-errno, why, len, "'%s': %s", path, strerror(errno));
+    } else {
+        int parent = parent_of(path, &base, true, why, len); /* missing parents made 0755 */
+        if (parent < 0)
+            return parent;
+        fd = open_dir(parent, path, base, &made, mode, why, len);
+        close(parent);
+        if (fd < 0)
+            return fd;
+    }
     owner = owner == (uid_t)-1 ? geteuid() : owner;
     if (made && geteuid() == 0 && owner != 0)
         (void)!fchown(fd, owner, group);
