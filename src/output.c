@@ -90,7 +90,7 @@ static void on_timer_closed(uv_handle_t *h)
 {
     struct output *o = h->data;
     o->dropped += o->queued_lines; /* what nobody read before the end */
-    tell_dropped(o);
+    tell_dropped(o); /* never blocks: see log.c */
     if (o->closed)
         o->closed(o->closed_ctx);
     output_free(o);
@@ -125,16 +125,16 @@ static void on_written(uv_write_t *req, int status)
     struct output *o = req->handle->data;
     o->queued -= w->len;
     o->queued_lines -= w->lines;
-    if (status < 0 && status != UV_ECANCELED) {
+    if (status < 0) /* not written: the reader went away, or nobody read it in time */
         o->dropped += w->lines;
+    if (status < 0 && status != UV_ECANCELED)
         gone(o, status);
-    } else if (status == 0) {
+    else if (status == 0)
         o->written += w->len;
-    }
     free(w);
     if (o->queued < LOW_WATER)
         set_congested(o, false);
-    if (o->queued < LOW_WATER)
+    if (o->queued < LOW_WATER && !o->closing) /* closing: told once, at the end */
         tell_dropped(o);
     if (o->closing && o->queued == 0)
         close_now(o);
