@@ -160,7 +160,12 @@ struct logfile *logfile_open(const struct logfile_opts *o, char *why, size_t len
                           .backups = o->backups, .maxbytes = o->maxbytes, .owner = o->owner,
                           .group = o->group};
     int r = o->auto_name ? open_auto(f, o->path, why, len) : open_target(f, false, why, len);
-    if (r < 0) {
+    if (r < 0 && f->kind != LOG_KIND_FILE && L.loop) {
+        /* a log shipper may start after tend: its FIFO is tried again as lines come */
+        log_error("open %s: lines for it are dropped until it opens", why);
+        f->failing = true;
+        f->retry_at = uv_now(L.loop) + RETRY_MS;
+    } else if (r < 0) {
         free(f->path);
         free(f);
         return NULL;
