@@ -354,10 +354,14 @@ def test_4_a_pidfile_of_tends_own_is_written_and_removed(tend_run, place, shared
 # ---- 5. log targets that block ------------------------------------------------------
 
 def pipe_full(fd):
-    """Whether the pipe holds about all it can (writes leave parts of pages unused)."""
-    held = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
-    size = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
-    return held >= size - max(4096, size // 16)
+    """A condition: the pipe holds much, and stands still (nobody reads; what is
+    written does not pack pages exactly, so 'full' is not its size)."""
+    size, seen = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ), []
+
+    def full():
+        seen.append(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+        return seen[-1] > size // 4 and len(seen) > 10 and len(set(seen[-10:])) == 1
+    return full
 
 
 FLOOD = ("/usr/bin/python3 -c 'import sys; w = sys.stdout.write; "
@@ -381,7 +385,7 @@ startsecs = 0
 command = /bin/sh -c 'i=0; while :; do i=$((i+1)); echo "other $i"; sleep 0.02; done'
 startsecs = 0
 """)
-        wait_for(lambda: pipe_full(reader), what="the FIFO full")
+        wait_for(pipe_full(reader), interval=0.05, what="the FIFO full")
         for _ in range(5):  # tend answers, however long the FIFO stays full
             began = time.monotonic()
             assert ctl(sock, "status", timeout=5).returncode == 0
@@ -418,7 +422,7 @@ startsecs = 0
     t = Tend(["-c", str(ini)], stdout=wr)
     os.close(wr)
     try:
-        wait_for(lambda: pipe_full(rd), what="tend's stdout full")
+        wait_for(pipe_full(rd), interval=0.05, what="tend's stdout full")
         wait_for(lambda: ctl(sock, "status", "side", timeout=5).returncode == 0, what="status")
         size = side.stat().st_size
         wait_for(lambda: side.stat().st_size > size + 200, what="side's lines going on")
