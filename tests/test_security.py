@@ -401,6 +401,34 @@ startsecs = 0
         os.close(reader)
 
 
+def test_5_a_fifo_read_only_later_is_opened_then(tend_run, place):
+    """A log shipper that starts after tend: lines meanwhile are counted, then go."""
+    fifo = place / "late.fifo"
+    os.mkfifo(fifo)
+    t, _ = start(tend_run, place, f"""
+[program:tick]
+command = /bin/sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.02; done'
+stdout_logfile = {fifo}
+stdout_logfile_type = fifo
+startsecs = 0
+""")
+    t.wait_line(rf"open '{fifo}': no process reads it: lines for it are dropped until it opens")
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    got = []
+
+    def read():
+        try:
+            got.append(os.read(reader, 65536))
+        except BlockingIOError:
+            pass
+        return b"tick" in b"".join(got)
+    try:
+        wait_for(read, what="lines through the FIFO")
+        t.wait_line(rf"write '{fifo}': working again \([1-9]\d* lines were dropped\)")
+    finally:
+        os.close(reader)
+
+
 def test_5_docker_proc_1_fd_1_with_a_reader_that_stopped(place):
     """stdout_logfile = /proc/1/fd/1 (Docker's idiom), and whoever reads tend's stdout
     stops reading: tend, PID 1, kept answering, and other programs went on."""
