@@ -209,7 +209,7 @@ static int set_log_kind(struct loader *L, struct program_cfg *p, const struct in
                         const char *v)
 {
     static const char *const names[] = {"file", "fifo", "device"};
-    int *kind = e->key[3] == 'o' ? &p->stdout_kind : &p->stderr_kind; /* stdout_ / stderr_ */
+    int *kind = !strncmp(e->key, "stdout", 6) ? &p->stdout_kind : &p->stderr_kind;
     for (int i = 0; i < 3; i++)
         if (!strcmp(v, names[i]))
             return *kind = i, 0;
