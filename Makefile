@@ -4,7 +4,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
 BUILD    ?= build/release
-CFLAGS   ?= -O2 -g
+CFLAGS   ?= -O2 -g -D_FORTIFY_SOURCE=2
 PYTEST   ?= /usr/bin/python3 -m pytest
 V        ?= 0
 Q        := $(if $(filter 1,$(V)),,@)
@@ -26,8 +26,10 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
         -Wpointer-arith -Wformat=2 -Wno-format-nonliteral -Wvla -Wundef -Wcast-align \
         -Wnull-dereference -Wimplicit-fallthrough -Wno-missing-field-initializers
 override CPPFLAGS += -Iinclude -D_GNU_SOURCE -DWITH_SYSTEMD=$(WITH_SYSTEMD) -DTEND_STATIC=$(STATIC)
-override CFLAGS   += -std=gnu11 -fno-common $(WARN) $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) \
-                    $(SYSTEMD_CFLAGS)
+# hardening: _FORTIFY_SOURCE above (it needs -O), a stack protector, PIE, full RELRO
+override CFLAGS   += -std=gnu11 -fno-common -fstack-protector-strong -fPIE $(WARN) \
+                    $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null) $(SYSTEMD_CFLAGS)
+override LDFLAGS  += $(if $(filter 1,$(STATIC)),,-pie) -Wl,-z,relro -Wl,-z,now
 # Expanded when a link runs, not when this file is read: `make deps all` links against
 # what deps has just installed. Debian names libuv's static library libuv-static.
 LIBS      = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
@@ -44,6 +46,8 @@ LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/jso
            src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c \
            src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
            src/notify.c src/run.c src/dev.c
+# files tend writes for others, and its own directories (a leaf: see safepath.h)
+LIB_SRC  += src/safepath.c
 TEND_SRC := src/main.c
 CTL_SRC  := src/ctl.c src/proto.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -2,7 +2,8 @@
  * and stderr (one, with redirect_stderr); they are read on the loop until EOF,
  * even after the process is gone (its children may still write), cut into whole
  * lines, and sent where the config says: tend's stdout or stderr (formatted per
- * log_format), a log file, or nowhere. Every line also goes into the process's
+ * log_format), a log file or stream, or nowhere. A pipe is not read while one of
+ * its destinations is slow (its process blocks; others go on). Every line also goes into the process's
  * ring for `tendctl tail`, and to listeners (`tail -f`). A line longer than
  * LINE_MAX is split; the pieces after the first are marked as continuations. */
 #ifndef TEND_CHILDIO_H
@@ -45,9 +46,9 @@ void childio_child_fds(const struct childio_pipes *p, int fds[3]);
 /* After the spawn (or its failure): closes the child's ends and reads ours. */
 void childio_start(struct childio_sink *s, struct childio_pipes *p);
 
-/* Backpressure: stop and resume reading every pipe (tend's stdout is slow). */
-void childio_pause_all(void);
-void childio_resume_all(void);
+/* Backpressure: an output or log stream became slow, or caught up. Each pipe is read
+ * only while every destination of its own keeps up. */
+void childio_congestion_changed(void);
 
 /* At the end, every process gone, before tend's stdout closes: reads what the pipes
  * still hold, so that no last line is lost. */

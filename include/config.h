@@ -29,11 +29,20 @@ enum log_target {
     LOG_TO_NONE,   /* NONE, /dev/null: kept only for `tendctl tail` */
 };
 
+/* What a LOG_TO_FILE path must be (stdout_logfile_type): tend writes nothing else. */
+enum log_kind {
+    LOG_KIND_FILE,   /* a regular file, made when missing, rotated */
+    LOG_KIND_FIFO,   /* a named pipe that exists (a log shipper's) */
+    LOG_KIND_DEVICE, /* a terminal or device, or a pipe through /proc (/proc/1/fd/1) */
+};
+
 struct log_cfg {
     enum log_target target;
-    const char *path; /* LOG_TO_FILE */
+    const char *path; /* LOG_TO_FILE; with auto_name, the start of the name */
     uint64_t maxbytes;
     int backups;
+    enum log_kind kind;
+    bool auto_name; /* AUTO: made in childlogdir under a name nobody can guess */
 };
 
 struct proc_cfg {
@@ -67,6 +76,7 @@ struct program_cfg {
     const char *port_env;
     uint64_t stdout_maxbytes, stderr_maxbytes;
     int stdout_backups, stderr_backups;
+    int stdout_kind, stderr_kind; /* an enum log_kind, or -1: by the path */
     enum ready_kind ready;
     const char *ready_path; /* READY_HTTP */
     const char **depends_on, **watch; /* NULL-terminated */
@@ -103,6 +113,11 @@ struct nginx_cfg {
 
 struct tend_cfg {
     const char *socket, *socket_owner, *pidfile, *logfile, *childlogdir;
+    const char *user; /* [supervisord] user: tend drops to it once it has set up; NULL: stays */
+    uid_t uid;
+    gid_t gid;
+    const char *user_problem; /* why it cannot (the user does not exist), or NULL */
+    int minprocs; /* RLIMIT_NPROC soft limit at least this; 0: leave */
     int socket_mode;
     int loglevel; /* log.h levels */
     uint64_t logfile_maxbytes;
@@ -127,6 +142,9 @@ struct config {
     struct arena *arena;     /* owns everything above */
 };
 
+/* What a log path names when its type is not given: a stream under /dev and /proc
+ * (not /dev/shm or /dev/mqueue), a file elsewhere. */
+enum log_kind config_log_kind(const char *path);
 /* The config file to use when none is given: $TEND_CONFIG, ./tend.ini,
  * /etc/tend/tend.ini, then supervisord's paths. NULL when none exists. */
 const char *config_find(void);

@@ -41,10 +41,14 @@ struct request {
 /* Answers r: ends it with reply_end, or leaves it waiting with request_wait. */
 typedef void control_request_cb(void *ctx, struct request *r);
 
-/* Creates the socket (mode, owner; a stale one is replaced, a live tend's is not)
- * and serves it. Returns NULL with a message in err. */
+/* Creates the socket and serves it. Its directory is checked (root's or tend's, and
+ * writable by nobody else unless sticky) or made 0700 (0711 when the socket's owner
+ * is another user); the file gets its mode at bind and its owner without following
+ * links. A stale socket of tend's user is replaced, a live one is not (-EADDRINUSE);
+ * another user's is removed when tend may, else refused (-EPERM). Returns NULL with
+ * *error (negative errno) and a message in err. */
 struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, control_request_cb *cb,
-                              void *ctx, char *err, size_t len);
+                              void *ctx, int *error, char *err, size_t len);
 /* Something changed: each waiting request looks again (c may be NULL). */
 void control_progress(struct control *c);
 /* Ends every request, closes the socket and every connection; removes the file. */

@@ -20,6 +20,12 @@
 struct nginx;
 typedef void nginx_drained_cb(void *owner, int err);
 
+/* The directory of cfg's nginx config (its pid and temp files too): made 0700 (0711
+ * for root: nginx's workers pass through), or checked when it is there (safepath_dir:
+ * not a link, root's or tend's, writable by nobody else). Before nginx_new, and
+ * before a reload is taken: a directory someone else controls could hand nginx their
+ * nginx.conf. Returns 0, or -errno and why. */
+int nginx_prepare(const struct config *cfg, char *why, size_t len);
 /* One manager for the whole run: idle while the config has no [nginx] section. */
 struct nginx *nginx_new(uv_loop_t *loop, struct supervisor *sup, const struct config *cfg);
 void nginx_free(struct nginx *n);

@@ -1,6 +1,6 @@
 /* spawn: fork and exec one child the way an init should: its own process group,
  * default signal dispositions, a chosen signal mask, only descriptors 0-2,
- * then directory, umask and user applied. Exec errors come back through a
+ * then umask, user and (as the user) directory applied. Exec errors come back through a
  * CLOEXEC pipe with the step that failed. tend's own fork/exec, not uv_spawn:
  * libuv reaps its children itself, which would race the one reaper. */
 #ifndef TEND_SPAWN_H

@@ -42,6 +42,7 @@ struct reader {
     char *partial; /* the start of a line whose end has not arrived */
     size_t plen;
     bool cont; /* the partial line continues a split one */
+    bool reading; /* not paused by a slow destination of its own */
     struct reader *prev, *next;
 };
 
@@ -49,7 +50,6 @@ static struct {
     uv_loop_t *loop;
     struct output *out[2];
     struct reader *readers; /* every open pipe, for pause and resume */
-    bool paused;
     char batch[BATCH]; /* formatted lines on their way to one output */
     size_t batch_len;
     struct output *batch_out;
@@ -65,10 +65,24 @@ void childio_setup(uv_loop_t *loop, struct output *out, struct output *err)
 
 /* ---- sinks ---- */
 
+static void open_file(struct dest *d, const struct program_cfg *p, const struct proc_cfg *c,
+                      const struct log_cfg *log, enum childio_stream stream)
+{
+    char why[4096 + 256];
+    struct logfile_opts o = {.path = log->path, .auto_name = log->auto_name, .kind = log->kind,
+                             .maxbytes = log->maxbytes, .backups = log->backups,
+                             .owner = p->user ? p->uid : (uid_t)-1,
+                             .group = p->user ? p->gid : (gid_t)-1};
+    if (!(d->file = logfile_open(&o, why, sizeof(why))))
+        log_error("%s: open log file %s", c->name, why);
+    else if (log->auto_name)
+        log_info("%s: %s goes to %s", c->name, stream ? "stderr" : "stdout",
+                 logfile_path(d->file));
+}
+
 static void open_dest(struct dest *d, const struct program_cfg *p, const struct proc_cfg *c,
                       const struct log_cfg *log, enum childio_stream stream)
 {
-    int err;
     switch (log->target) {
     case LOG_TO_TEND:
         d->out = C.out[stream];
@@ -80,10 +94,7 @@ static void open_dest(struct dest *d, const struct program_cfg *p, const struct 
         d->out = C.out[CHILDIO_STDERR];
         break;
     case LOG_TO_FILE:
-        d->file = logfile_open(log->path, log->maxbytes, log->backups, p->user ? p->uid : (uid_t)-1,
-                               p->user ? p->gid : (gid_t)-1, &err);
-        if (!d->file)
-            log_error("%s: open log file '%s': %s", c->name, log->path, strerror(-err));
+        open_file(d, p, c, log, stream);
         break;
     case LOG_TO_NONE:
         break;
@@ -307,7 +318,8 @@ static size_t pending(struct reader *r, const char *data, size_t n)
 {
     const char *nl = memchr(data, '\n', n);
     size_t seg = nl ? (size_t)(nl - data) : n;
-    if (r->plen + seg >= CHILDIO_LINE_MAX) { /* too long: out goes a full piece */
+    if (r->plen + seg > CHILDIO_LINE_MAX || (!nl && r->plen + seg == CHILDIO_LINE_MAX)) {
+        /* too long: out goes a full piece */
         size_t piece = CHILDIO_LINE_MAX - r->plen;
         keep_partial(r, data, piece);
         emit(r, r->partial, r->plen, r->cont);
@@ -324,20 +336,30 @@ static size_t pending(struct reader *r, const char *data, size_t n)
     return seg + 1;
 }
 
-/* Takes in what was read: the end of a pending line, then whole lines in one
- * region, then the start of the next line, which waits. */
+/* How much of data, from its start, is whole lines none longer than LINE_MAX. */
+static size_t short_lines(const char *data, size_t n)
+{
+    size_t k = 0;
+    for (const char *nl; k < n && (nl = memchr(data + k, '\n', n - k)); k = (size_t)(nl - data) + 1)
+        if ((size_t)(nl - data) - k > CHILDIO_LINE_MAX)
+            break;
+    return k;
+}
+
+/* Takes in what was read: the end of a pending line, then runs of whole lines in
+ * one region each; a line longer than LINE_MAX, in one read or across several,
+ * goes in pieces, and the start of the next line waits. */
 static void take(struct reader *r, const char *data, size_t n)
 {
-    for (size_t k; n > 0 && (r->plen > 0 || r->cont); data += k, n -= k)
-        k = pending(r, data, n);
-    const char *last = n ? memrchr(data, '\n', n) : NULL;
-    if (last) {
-        size_t k = (size_t)(last - data) + 1;
-        emit_region(r, data, k);
-        data += k, n -= k;
+    while (n > 0) {
+        size_t k = r->plen || r->cont ? 0 : short_lines(data, n);
+        if (k)
+            emit_region(r, data, k);
+        else
+            k = pending(r, data, n);
+        data += k;
+        n -= k;
     }
-    for (size_t k; n > 0; data += k, n -= k)
-        k = pending(r, data, n);
     if (r->plen == 0) { /* nothing pending: give the buffer back */
         free(r->partial);
         r->partial = NULL;
@@ -385,6 +407,26 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     }
 }
 
+/* A reader waits while a destination of its own is slow: its process blocks on the
+ * pipe, and the others, whose output goes elsewhere, go on. */
+static bool blocked(const struct reader *r)
+{
+    const struct dest *d = &r->sink->dest[r->stream];
+    return (d->out && output_congested(d->out)) || (d->file && logfile_congested(d->file));
+}
+
+static void set_reading(struct reader *r)
+{
+    bool want = !blocked(r);
+    if (want == r->reading)
+        return;
+    r->reading = want;
+    if (want)
+        uv_read_start((uv_stream_t *)&r->pipe, on_alloc, on_read);
+    else
+        uv_read_stop((uv_stream_t *)&r->pipe);
+}
+
 static void on_failed_close(uv_handle_t *h)
 {
     free(h->data);
@@ -413,8 +455,7 @@ static void start_reader(struct childio_sink *s, int fd, enum childio_stream str
     if (C.readers)
         C.readers->prev = r;
     C.readers = r;
-    if (!C.paused)
-        uv_read_start((uv_stream_t *)&r->pipe, on_alloc, on_read);
+    set_reading(r);
 }
 
 int childio_pipes_open(struct childio_pipes *p, bool redirect_stderr)
@@ -456,18 +497,10 @@ void childio_start(struct childio_sink *s, struct childio_pipes *p)
     }
 }
 
-void childio_pause_all(void)
+void childio_congestion_changed(void)
 {
-    C.paused = true;
     for (struct reader *r = C.readers; r; r = r->next)
-        uv_read_stop((uv_stream_t *)&r->pipe);
-}
-
-void childio_resume_all(void)
-{
-    C.paused = false;
-    for (struct reader *r = C.readers; r; r = r->next)
-        uv_read_start((uv_stream_t *)&r->pipe, on_alloc, on_read);
+        set_reading(r);
 }
 
 /* What one pipe still holds, up to its end or to a writer that is still there. */

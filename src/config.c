@@ -38,22 +38,32 @@ static const struct key_def tend_keys[] = {
     {"logfile_backups", KT_INT, TEND(logfile_backups), 0, 1000},
     {"silent", KT_BOOL, TEND(silent)},
     {"childlogdir", KT_STR, TEND(childlogdir)},
-    /* supervisord's: tend never daemonizes or drops its own privileges */
-    {"nodaemon", KT_ACCEPT},
-    {"minprocs", KT_ACCEPT},
-    {"nocleanup", KT_ACCEPT},
-    {"user", KT_ACCEPT},
-    {"directory", KT_ACCEPT},
-    {"strip_ansi", KT_ACCEPT},
-    {"identifier", KT_ACCEPT},
+    {"user", KT_RUNAS},
+    {"minprocs", KT_INT, TEND(minprocs), 0, 1 << 30},
+    /* supervisord's, without effect here: said, unless the value asks for what tend does */
+    {"nodaemon", KT_IGNORED, .why = "tend never daemonizes: it runs in the foreground",
+     .fine = FINE_TRUE},
+    {"nocleanup", KT_IGNORED, .fine = FINE_TRUE,
+     .why = "tend does not remove AUTO log files of earlier runs (each run makes new ones)"},
+    {"directory", KT_IGNORED,
+     .why = "tend does not daemonize, so it does not change directory (programs have "
+            "directory=)"},
+    {"strip_ansi", KT_IGNORED, .fine = FINE_FALSE,
+     .why = "escape sequences in the programs' output are kept"},
+    {"identifier", KT_IGNORED,
+     .why = "it names supervisord's XML-RPC interface, which tend does not serve"},
     {NULL},
 };
 static const struct key_def unix_http_keys[] = {
     {"file", KT_STR, TEND(socket)},
     {"chmod", KT_OCTAL, TEND(socket_mode), 0, 07777},
     {"chown", KT_OWNER, TEND(socket_owner)},
-    {"username", KT_ACCEPT},
-    {"password", KT_ACCEPT},
+    {"username", KT_IGNORED,
+     .why = "tend checks peers by uid (SO_PEERCRED), not by password: the socket's mode and "
+            "owner say who may connect"},
+    {"password", KT_IGNORED,
+     .why = "tend checks peers by uid (SO_PEERCRED), not by password: the socket's mode and "
+            "owner say who may connect"},
     {NULL},
 };
 static const struct key_def group_keys[] = {
@@ -80,6 +90,19 @@ const char *config_find(void)
         if (access(paths[i], R_OK) == 0)
             return paths[i];
     return NULL;
+}
+
+/* Under /dev (but its world-writable /dev/shm and /dev/mqueue) and /proc, a path
+ * names a terminal, a device or a process's descriptor: what the config means is a
+ * stream there, a file anywhere else (stdout_logfile_type says otherwise). */
+enum log_kind config_log_kind(const char *path)
+{
+    if (!strncmp(path, "/proc/", 6))
+        return LOG_KIND_DEVICE;
+    if (strncmp(path, "/dev/", 5) || !strncmp(path, "/dev/shm/", 9) ||
+        !strncmp(path, "/dev/mqueue/", 12))
+        return LOG_KIND_FILE;
+    return LOG_KIND_DEVICE;
 }
 
 /* Edit distance with one row, for "did you mean". */
@@ -170,6 +193,43 @@ static int set_owner(struct loader *L, const struct ini_entry *e, const char *v,
     return 0;
 }
 
+/* A key tend reads and does not act on is said, never silently dropped; unless its
+ * value asks for what tend does anyway (nodaemon = true). */
+static int ignored(struct loader *L, const struct ini_entry *e, const char *v,
+                   const struct key_def *k)
+{
+    bool b;
+    uint64_t size;
+    bool fine = (k->fine == FINE_TRUE && strconv_bool(v, &b) == 0 && b) ||
+                (k->fine == FINE_FALSE && strconv_bool(v, &b) == 0 && !b) ||
+                (k->fine == FINE_ZERO && strconv_size(v, &size) == 0 && size == 0);
+    if (!fine)
+        diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, e->file, e->line, "%s = %s: not used: %s",
+                 e->key, v, k->why);
+    return 0;
+}
+
+/* [supervisord] user: once it has set up (socket, pidfile, logs), tend runs as it, and
+ * so does every program without a user of its own. A user that does not exist is a
+ * host problem: tend then refuses to start rather than run everything as root. */
+static int set_runas(struct loader *L, const struct ini_entry *e, const char *v,
+                     struct tend_cfg *t)
+{
+    long uid;
+    struct passwd *pw = strconv_long(v, 0, INT_MAX, &uid) == 0 ? getpwuid((uid_t)uid) : getpwnam(v);
+    t->user = v;
+    if (!pw) {
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line, "user: '%s' does not exist", v);
+        t->user_problem = arena_printf(L->a, "user '%s' does not exist", v);
+        return 0;
+    }
+    t->user = arena_strdup(L->a, pw->pw_name);
+    t->uid = pw->pw_uid;
+    t->gid = pw->pw_gid;
+    t->user_problem = NULL;
+    return 0;
+}
+
 static int set_format(struct loader *L, const struct ini_entry *e, const char *v, int *out)
 {
     static const char *const names[] = {"prefix", "raw", "json"};
@@ -201,7 +261,10 @@ int config_set(struct loader *L, const struct ini_entry *e, const char *v, const
     const char *err = "";
     unsigned u;
     switch (k->type) {
-    case KT_ACCEPT:
+    case KT_IGNORED:
+        return ignored(L, e, v, k);
+    case KT_RUNAS:
+        return set_runas(L, e, v, base);
     case KT_CUSTOM:
     case KT_PROCESS:
         return 0;
@@ -352,7 +415,7 @@ static void load_keys(struct loader *L, const struct ini_section *s, const struc
     for (const struct ini_entry *e = s->entries; e; e = e->next) {
         const struct key_def *k = config_key(defs, e->key);
         const char *problem = NULL;
-        char *v = k && k->type != KT_ACCEPT ? config_expand(L, e, vars, nvars, &problem) : NULL;
+        char *v = k ? config_expand(L, e, vars, nvars, &problem) : NULL;
         if (v && !problem) /* an unset ENV_ keeps the default (no "/supervisor.sock") */
             config_set(L, e, v, k, base);
     }
@@ -370,7 +433,7 @@ static void default_settings(struct tend_cfg *t, struct arena *a)
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     t->socket = geteuid() == 0 ? "/run/tend.sock"
                 : xdg && *xdg  ? arena_printf(a, "%s/tend.sock", xdg)
-                               : arena_printf(a, "/tmp/tend-%u.sock", (unsigned)geteuid());
+                               : arena_printf(a, "/tmp/tend-%u/tend.sock", (unsigned)geteuid());
     t->socket_mode = 0600;
     t->loglevel = LOG_INFO;
     t->umask = -1;

@@ -26,7 +26,7 @@ char *config_expand(struct loader *L, const struct ini_entry *e, const struct ex
                     int nvars, const char **problem);
 /* Keys are described by tables: a type, and where the value goes. */
 enum key_type {
-    KT_ACCEPT, /* supervisord's, accepted without effect */
+    KT_IGNORED, /* supervisord's, without effect in tend: a warning, unless the value is fine */
     KT_CUSTOM, /* read by the section's own code */
     KT_PROCESS, /* expanded for each process (command, environment, ...) */
     KT_STR,
@@ -41,13 +41,19 @@ enum key_type {
     KT_LOGLEVEL,
     KT_LOGFORMAT,
     KT_OWNER,
+    KT_RUNAS, /* [tend] user: name, uid and gid to drop to */
 };
+
+/* A KT_IGNORED key's values that ask for what tend does anyway: no warning then. */
+enum fine_value { FINE_NEVER, FINE_TRUE, FINE_FALSE, FINE_ZERO };
 
 struct key_def {
     const char *name;
     enum key_type type;
     size_t off; /* of the field in the section's struct */
     int min, max;
+    const char *why;      /* KT_IGNORED: what tend does instead */
+    enum fine_value fine; /* KT_IGNORED */
 };
 
 const struct key_def *config_key(const struct key_def *defs, const char *key);

@@ -22,6 +22,9 @@
 enum { MAX_NUMPROCS = 100000 };
 
 #define PROG(field) offsetof(struct program_cfg, field)
+#define CAPTURE "capture mode (supervisord's PROCESS_COMMUNICATION events) is not supported"
+#define EVENTS "supervisord's events are not supported"
+#define SYSLOG "output does not go to syslog (tend writes it to its stdout, log files or streams)"
 const struct key_def config_program_keys[] = {
     {"command", KT_PROCESS},
     {"process_name", KT_PROCESS},
@@ -45,6 +48,8 @@ const struct key_def config_program_keys[] = {
     {"stderr_logfile", KT_PROCESS},
     {"stderr_logfile_maxbytes", KT_SIZE, PROG(stderr_maxbytes)},
     {"stderr_logfile_backups", KT_INT, PROG(stderr_backups), 0, 1000},
+    {"stdout_logfile_type", KT_CUSTOM},
+    {"stderr_logfile_type", KT_CUSTOM},
     {"environment", KT_PROCESS},
     {"directory", KT_PROCESS},
     {"umask", KT_OCTAL, PROG(umask), 0, 0777},
@@ -58,14 +63,15 @@ const struct key_def config_program_keys[] = {
     {"restart_delay_reset", KT_MS, PROG(restart_delay_reset_ms)},
     {"critical", KT_BOOL, PROG(critical)},
     {"watch", KT_LIST, PROG(watch)},
-    /* supervisord's, accepted without effect */
-    {"stdout_capture_maxbytes", KT_ACCEPT},
-    {"stdout_events_enabled", KT_ACCEPT},
-    {"stdout_syslog", KT_ACCEPT},
-    {"stderr_capture_maxbytes", KT_ACCEPT},
-    {"stderr_events_enabled", KT_ACCEPT},
-    {"stderr_syslog", KT_ACCEPT},
-    {"serverurl", KT_ACCEPT},
+    /* supervisord's, without effect here: said, unless the value asks for what tend does */
+    {"stdout_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
+    {"stdout_events_enabled", KT_IGNORED, .fine = FINE_FALSE, .why = EVENTS},
+    {"stdout_syslog", KT_IGNORED, .fine = FINE_FALSE, .why = SYSLOG},
+    {"stderr_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
+    {"stderr_events_enabled", KT_IGNORED, .fine = FINE_FALSE, .why = EVENTS},
+    {"stderr_syslog", KT_IGNORED, .fine = FINE_FALSE, .why = SYSLOG},
+    {"serverurl", KT_IGNORED,
+     .why = "it points programs at supervisord's XML-RPC interface, which tend does not serve"},
     {NULL},
 };
 
@@ -84,6 +90,7 @@ static void defaults(struct program_cfg *p, struct arena *a)
     p->port_env = "PORT";
     p->stdout_maxbytes = p->stderr_maxbytes = 50 << 20;
     p->stdout_backups = p->stderr_backups = 10;
+    p->stdout_kind = p->stderr_kind = -1;
     p->ready_timeout_ms = 60000;
     p->restart_delay_ms = 100;
     p->restart_delay_max_ms = 30000;
@@ -198,6 +205,17 @@ static int set_user(struct loader *L, struct program_cfg *p, const struct ini_en
     return 0;
 }
 
+static int set_log_kind(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
+                        const char *v)
+{
+    static const char *const names[] = {"file", "fifo", "device"};
+    int *kind = !strncmp(e->key, "stdout", 6) ? &p->stdout_kind : &p->stderr_kind;
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(v, names[i]))
+            return *kind = i, 0;
+    return error_at(L, e, "expected file, fifo or device, not", v);
+}
+
 static int set_ready(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
                      const char *v)
 {
@@ -225,7 +243,8 @@ static int custom_key(struct loader *L, struct program_cfg *p, const struct ini_
         int (*set)(struct loader *, struct program_cfg *, const struct ini_entry *, const char *);
     } setters[] = {{"autorestart", set_autorestart}, {"startretries", set_startretries},
                    {"exitcodes", set_exitcodes},     {"user", set_user},
-                   {"ready", set_ready}};
+                   {"ready", set_ready},             {"stdout_logfile_type", set_log_kind},
+                   {"stderr_logfile_type", set_log_kind}};
     for (unsigned i = 0; i < sizeof(setters) / sizeof(setters[0]); i++)
         if (!strcmp(e->key, setters[i].key))
             return setters[i].set(L, p, e, v);
@@ -250,7 +269,7 @@ static void load_keys(struct loader *L, struct program_cfg *p, const struct ini_
     int nvars = program_vars(p, 0, vars);
     for (const struct ini_entry *e = s->entries; e; e = e->next) {
         const struct key_def *k = config_key(config_program_keys, e->key);
-        if (!k || k->type == KT_ACCEPT || k->type == KT_PROCESS || !strcmp(e->key, "numprocs") ||
+        if (!k || k->type == KT_PROCESS || !strcmp(e->key, "numprocs") ||
             !strcmp(e->key, "numprocs_start") || !strcmp(e->key, "port"))
             continue;
         const char *problem = NULL;
@@ -334,7 +353,7 @@ static void check_command(struct loader *L, struct proc_cfg *proc, const struct 
 }
 
 static int load_log(struct loader *L, struct proc_cfg *proc, const struct ini_entry *e,
-                    const char *v, struct log_cfg *log, const char *stream)
+                    const char *v, struct log_cfg *log, const char *stream, int kind)
 {
     if (!strcmp(v, "/dev/stdout") || !strcmp(v, "/dev/fd/1"))
         log->target = LOG_TO_STDOUT;
@@ -342,21 +361,24 @@ static int load_log(struct loader *L, struct proc_cfg *proc, const struct ini_en
         log->target = LOG_TO_STDERR;
     else if (!strcasecmp(v, "NONE") || !strcmp(v, "/dev/null"))
         log->target = LOG_TO_NONE;
-    else if (!strcasecmp(v, "AUTO"))
-        log->target = LOG_TO_FILE,
-        log->path = arena_printf(L->a, "%s/%s-%s.log",
+    else if (!strcasecmp(v, "AUTO")) /* as supervisord's: NAME-stdout---tend-RANDOM.log */
+        log->target = LOG_TO_FILE, log->auto_name = true,
+        log->path = arena_printf(L->a, "%s/%s-%s---tend-",
                                  L->c->tend.childlogdir ? L->c->tend.childlogdir : "/tmp",
                                  proc->name, stream);
     else if (!*v)
         return error_at(L, e, "expected a path, AUTO or NONE, not", v);
     else
         log->target = LOG_TO_FILE, log->path = v;
-    if (log->target == LOG_TO_FILE) {
-        struct stat st;
-        char *dir = dirname(arena_strdup(L->a, log->path));
-        if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
-            note_problem(L, proc, e, true, "log directory '%s' does not exist", dir);
-    }
+    if (log->target != LOG_TO_FILE)
+        return 0;
+    log->kind = kind >= 0 ? (enum log_kind)kind : config_log_kind(log->path);
+    if (log->auto_name && log->kind != LOG_KIND_FILE)
+        return error_at(L, e, "AUTO is a file tend makes; the type says otherwise:", v);
+    struct stat st;
+    char *dir = dirname(arena_strdup(L->a, log->path));
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        note_problem(L, proc, e, true, "log directory '%s' does not exist", dir);
     return 0;
 }
 
@@ -431,6 +453,7 @@ static int proc_logs(struct loader *L, const struct program_cfg *p, struct proc_
 {
     static const char *const keys[] = {"stdout_logfile", "stderr_logfile"};
     struct log_cfg *logs[] = {&proc->out, &proc->err};
+    const int kinds[] = {p->stdout_kind, p->stderr_kind};
     proc->out = (struct log_cfg){LOG_TO_TEND, NULL, p->stdout_maxbytes, p->stdout_backups};
     proc->err = (struct log_cfg){LOG_TO_TEND, NULL, p->stderr_maxbytes, p->stderr_backups};
     for (int i = 0; i < 2; i++) {
@@ -441,7 +464,7 @@ static int proc_logs(struct loader *L, const struct program_cfg *p, struct proc_
             return -EINVAL;
         if (problem && !proc->problem)
             proc->problem = problem;
-        else if (v && !problem && load_log(L, proc, e, v, logs[i], i ? "stderr" : "stdout") < 0)
+        else if (v && !problem && load_log(L, proc, e, v, logs[i], i ? "stderr" : "stdout", kinds[i]) < 0)
             return -EINVAL;
     }
     return 0;
@@ -552,7 +575,7 @@ static bool strv_equal(char *const *a, char *const *b)
 static bool log_equal(const struct log_cfg *a, const struct log_cfg *b)
 {
     return a->target == b->target && str_equal(a->path, b->path) && a->maxbytes == b->maxbytes &&
-           a->backups == b->backups;
+           a->backups == b->backups && a->kind == b->kind && a->auto_name == b->auto_name;
 }
 
 bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *pa,

@@ -15,8 +15,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "proto.h"
 #include "log.h"
+#include "proto.h"
+#include "safepath.h"
 
 /* A client has this long to send its request; past MAX_CONNS open connections, a
  * new one is refused. Both keep a stuck or hostile client from holding descriptors.
@@ -45,6 +46,10 @@ struct control {
     control_request_cb *cb;
     void *ctx;
     char *path;
+    int dir;        /* the socket's directory, checked: the file is made and removed there */
+    const char *name; /* the socket's name in it (in path) */
+    dev_t dev;      /* the socket file tend made, removed only while it is still there */
+    ino_t ino;
     uid_t owner;
     struct request *waiting;
     struct conn *conns; /* every open connection, to close them all at the end */
@@ -434,60 +439,115 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---- the socket ---- */
 
-static int make_parent(const char *path)
+/* The address of name in the checked directory: through /proc/self/fd, so that
+ * nothing between the check and the bind or connect can move it elsewhere (there is
+ * no bindat); the path itself when /proc is not there or the address is too long. */
+static void address(const struct control *c, struct sockaddr_un *addr)
 {
-    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    snprintf(dir, sizeof(dir), "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash || slash == dir)
+    *addr = (struct sockaddr_un){.sun_family = AF_UNIX};
+    int n = snprintf(addr->sun_path, sizeof(addr->sun_path), "/proc/self/fd/%d/%s", c->dir,
+                     c->name);
+    if (n < 0 || (size_t)n >= sizeof(addr->sun_path) || access("/proc/self/fd", F_OK) < 0)
+        snprintf(addr->sun_path, sizeof(addr->sun_path), "%s", c->path);
+}
+
+static bool trusted_uid(uid_t uid)
+{
+    return uid == 0 || uid == geteuid();
+}
+
+/* A file of another user's where tend's socket should be: an impostor's socket (or
+ * another user's tend on the same path), or a link waiting for a chown. It goes when
+ * tend may remove it (root may, even in /tmp); else tend does not start rather than
+ * leave tendctl talking to it. */
+static int remove_foreign(const struct control *c, const struct stat *st, char *err, size_t len)
+{
+    uid_t uid = st->st_uid;
+    if (unlinkat(c->dir, c->name, 0) == 0) {
+        log_warn("socket '%s': removed a %s of uid %d that was in tend's place", c->path,
+                 S_ISSOCK(st->st_mode) ? "socket" : S_ISLNK(st->st_mode) ? "link" : "file",
+                 (int)uid);
         return 0;
-    *slash = '\0';
-    return mkdir(dir, 0755) < 0 && errno != EEXIST ? -errno : 0;
+    }
+    snprintf(err, len, "socket '%s' belongs to uid %d: someone else made it (remove it, or "
+             "choose another path)", c->path, (int)uid);
+    return -EPERM;
 }
 
 /* A socket file left by a tend that died is replaced; one a live tend answers on is not. */
-static int claim_path(const struct sockaddr_un *addr, char *err, size_t len)
+static int claim_path(const struct control *c, char *err, size_t len)
 {
+    struct sockaddr_un addr;
     struct stat st;
-    if (lstat(addr->sun_path, &st) < 0)
+    if (fstatat(c->dir, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return 0;
+    if (!trusted_uid(st.st_uid) && !S_ISDIR(st.st_mode))
+        return remove_foreign(c, &st, err, len);
     if (!S_ISSOCK(st.st_mode))
-        return snprintf(err, len, "socket '%s': exists and is not a socket", addr->sun_path), -EEXIST;
+        return snprintf(err, len, "socket '%s': exists and is not a socket", c->path), -EEXIST;
+    address(c, &addr);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), r = -errno;
     if (fd >= 0) {
-        r = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0 ? 0 : -errno;
+        r = connect(fd, (const struct sockaddr *)&addr, sizeof(addr)) == 0 ? 0 : -errno;
         close(fd);
     }
     if (r == 0 || r == -EAGAIN) /* EAGAIN: its backlog is full, but it lives */
-        return snprintf(err, len, "socket '%s': another tend answers on it", addr->sun_path),
+        return snprintf(err, len, "socket '%s': another tend answers on it", c->path),
                -EADDRINUSE;
     if (r != -ECONNREFUSED) /* only a refusal says nobody listens: keep the file */
         return snprintf(err, len, "socket '%s': %s: cannot tell whether a tend answers on it",
-                        addr->sun_path, strerror(-r)), r;
-    unlink(addr->sun_path);
+                        c->path, strerror(-r)), r;
+    unlinkat(c->dir, c->name, 0);
     return 0;
 }
 
-/* The file never exists with a wider mode than asked: umask is set around bind. */
-static int bind_socket(const struct tend_cfg *t, uid_t uid, gid_t gid, char *err, size_t len)
+/* The directory: checked (root's or tend's, and nobody else may write in it, unless
+ * it is sticky as /tmp is), made when missing: 0700, or 0711 when another user is to
+ * reach the socket in it. */
+static int open_dir(struct control *c, bool shared, char *err, size_t len)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], why[512];
+    snprintf(dir, sizeof(dir), "%s", c->path);
+    char *slash = strrchr(dir, '/');
+    c->name = strrchr(c->path, '/') ? strrchr(c->path, '/') + 1 : c->path;
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        snprintf(dir, sizeof(dir), "/");
+    else
+        *slash = '\0';
+    if (!*c->name || !strcmp(c->name, ".") || !strcmp(c->name, ".."))
+        return snprintf(err, len, "socket '%s': names a directory", c->path), -EISDIR;
+    c->dir = safepath_dir(dir, geteuid(), getegid(), shared ? 0711 : 0700, true, why,
+                          sizeof(why));
+    if (c->dir < 0)
+        snprintf(err, len, "socket %s", why);
+    return c->dir < 0 ? c->dir : 0;
+}
+
+/* The file never exists with a wider mode than asked: umask is set around bind. It is
+ * given to its owner by a call that does not follow links, in the checked directory. */
+static int bind_socket(struct control *c, const struct tend_cfg *t, uid_t uid, gid_t gid,
+                       char *err, size_t len)
+{
+    struct sockaddr_un addr;
+    struct stat st;
     if (strlen(t->socket) >= sizeof(addr.sun_path))
         return snprintf(err, len, "socket '%s': path too long", t->socket), -ENAMETOOLONG;
-    strcpy(addr.sun_path, t->socket);
-    int r = make_parent(t->socket);
-    if (r < 0)
-        return snprintf(err, len, "socket '%s': %s", t->socket, strerror(-r)), r;
-    if ((r = claim_path(&addr, err, len)) < 0)
+    int r = open_dir(c, uid != (uid_t)-1 && uid != geteuid(), err, len);
+    if (r < 0 || (r = claim_path(c, err, len)) < 0)
         return r;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return snprintf(err, len, "socket: %s", strerror(errno)), -errno;
+    address(c, &addr);
     mode_t old = umask(0777 & ~(mode_t)t->socket_mode);
     r = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 ? -errno : 0;
     umask(old);
-    if (r == 0 && uid != (uid_t)-1 && chown(t->socket, uid, gid) < 0)
+    if (r == 0 && uid != (uid_t)-1 && fchownat(c->dir, c->name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
         r = -errno;
+    if (r == 0 && fstatat(c->dir, c->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+        c->dev = st.st_dev, c->ino = st.st_ino;
     if (r == 0 && listen(fd, 64) < 0)
         r = -errno;
     if (r < 0) {
@@ -504,13 +564,14 @@ static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
 {
     *uid = (uid_t)-1;
     *gid = (gid_t)-1;
-    if (!t->socket_owner)
+    const char *owner = t->socket_owner ? t->socket_owner : t->user; /* tend's, once it drops */
+    if (!owner)
         return;
     char user[256];
-    size_t n = strcspn(t->socket_owner, ":");
-    snprintf(user, sizeof(user), "%.*s", (int)n, t->socket_owner);
+    size_t n = strcspn(owner, ":");
+    snprintf(user, sizeof(user), "%.*s", (int)n, owner);
     struct passwd *pw = getpwnam(user);
-    struct group *gr = t->socket_owner[n] ? getgrnam(t->socket_owner + n + 1) : NULL;
+    struct group *gr = owner[n] ? getgrnam(owner + n + 1) : NULL;
     if (pw) {
         *uid = pw->pw_uid;
         *gid = gr ? gr->gr_gid : pw->pw_gid;
@@ -518,7 +579,7 @@ static void owner_of(const struct tend_cfg *t, uid_t *uid, gid_t *gid)
 }
 
 struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, control_request_cb *cb,
-                              void *ctx, char *err, size_t len)
+                              void *ctx, int *error, char *err, size_t len)
 {
     uid_t uid;
     gid_t gid;
@@ -527,10 +588,15 @@ struct control *control_start(uv_loop_t *loop, const struct tend_cfg *t, control
     if (!c || !(c->path = strdup(t->socket))) {
         free(c);
         snprintf(err, len, "out of memory");
+        *error = -ENOMEM;
         return NULL;
     }
-    int fd = bind_socket(t, uid, gid, err, len);
+    c->dir = -1;
+    int fd = bind_socket(c, t, uid, gid, err, len);
     if (fd < 0) {
+        *error = fd;
+        if (c->dir >= 0)
+            close(c->dir);
         free(c->path);
         free(c);
         return NULL;
@@ -551,6 +617,7 @@ static void on_listener_closed(uv_handle_t *h)
     struct control *c = h->data;
     if (h == (uv_handle_t *)&c->listener) /* then the timer, whose close frees c */
         return uv_close((uv_handle_t *)&c->deadline, on_listener_closed);
+    close(c->dir);
     free(c->path);
     free(c);
 }
@@ -568,6 +635,9 @@ void control_stop(struct control *c)
     }
     while (c->conns)
         conn_close(c->conns);
-    unlink(c->path);
+    struct stat st; /* only the file tend made: after a drop of privileges it may stay */
+    if (fstatat(c->dir, c->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == c->dev &&
+        st.st_ino == c->ino)
+        unlinkat(c->dir, c->name, 0);
     uv_close((uv_handle_t *)&c->listener, on_listener_closed);
 }

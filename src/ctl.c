@@ -38,8 +38,27 @@ static const char *default_socket(char *buf, size_t len)
     if (xdg && *xdg)
         snprintf(buf, len, "%s/tend.sock", xdg);
     else
-        snprintf(buf, len, "/tmp/tend-%u.sock", (unsigned)geteuid());
+        snprintf(buf, len, "/tmp/tend-%u/tend.sock", (unsigned)geteuid());
     return buf;
+}
+
+/* Only root's tend or one's own: a socket another user put where tend's should be
+ * (in /tmp, say) would answer as tend does, and tendctl health would print its ok. */
+static int check_server(int fd, const char *path)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+        fprintf(stderr, "tendctl: '%s': cannot tell who serves it: %s\n", path, strerror(errno));
+        return -1;
+    }
+    if (cred.uid == 0 || cred.uid == geteuid())
+        return 0;
+    fprintf(stderr,
+            "tendctl: '%s' is served by uid %d, which is neither root nor you: not talking to "
+            "it (someone else may have put it there)\n",
+            path, (int)cred.uid);
+    return -1;
 }
 
 static int connect_to(const char *path)
@@ -142,6 +161,10 @@ int main(int argc, char **argv)
     int fd = connect_to(path);
     if (fd < 0) {
         fprintf(stderr, "tendctl: cannot reach tend at '%s': %s\n", path, strerror(errno));
+        return PROTO_UNREACHABLE;
+    }
+    if (check_server(fd, path) < 0) {
+        close(fd);
         return PROTO_UNREACHABLE;
     }
     int sent = send_request(fd, argv + i, argc - i);

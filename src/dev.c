@@ -194,8 +194,10 @@ int dev_main(int argc, char **argv)
     unsigned h = 5381;
     for (const char *c = d.dir; *c; c++)
         h = h * 33 + (unsigned char)*c;
-    snprintf(d.socket, sizeof(d.socket), "%s/tend-dev-%u-%08x.sock", xdg && *xdg ? xdg : "/tmp",
-             (unsigned)getuid(), h);
+    if (xdg && *xdg)
+        snprintf(d.socket, sizeof(d.socket), "%s/tend-dev-%u-%08x.sock", xdg, (unsigned)getuid(), h);
+    else /* in tend's private directory (made 0700 and checked): never a name in /tmp */
+        snprintf(d.socket, sizeof(d.socket), "/tmp/tend-%u/dev-%08x.sock", (unsigned)geteuid(), h);
     if (load_env(&d) < 0)
         return 1;
     pid1_setup();

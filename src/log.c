@@ -1,6 +1,7 @@
 /* log: one formatter for every line tend writes to its own streams. */
 #include "log.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -135,6 +136,23 @@ size_t log_format_line(char *out, size_t outlen, const char *name, const char *s
     return n + len + 1;
 }
 
+/* Without a sink (before the loop runs, and at the very end) a line goes straight
+ * to stderr, and is dropped rather than wait for a reader that does not read: PID 1
+ * must not hang on its way out. A line (at most 4096 bytes) fits when poll says
+ * the stream can take more. */
+static void write_direct(const char *line, size_t len)
+{
+    struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
+    for (size_t off = 0; off < len;) {
+        if (poll(&p, 1, 100) != 1 || !(p.revents & POLLOUT))
+            return;
+        ssize_t w = write(STDERR_FILENO, line + off, len - off);
+        if (w <= 0)
+            return;
+        off += (size_t)w;
+    }
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
     if (level > L.level)
@@ -152,10 +170,5 @@ void log_msg(int level, const char *fmt, ...)
         L.sink(L.ctx, line, len);
         return;
     }
-    for (size_t off = 0; off < len;) {
-        ssize_t w = write(STDERR_FILENO, line + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
+    write_direct(line, len);
 }

@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "nginx_conf.h"
+#include "safepath.h"
 #include "spawn.h"
 
 extern char **environ;
@@ -190,18 +191,26 @@ out:
 
 /* ---- files ---- */
 
-/* fresh: a file of tend's own, made anew (never through a link someone left there) */
-static int write_file(const char *path, const char *text, bool fresh)
+/* Through safepath: never through a link another user made, never into a file of
+ * someone else's. fresh: a file of tend's own, made anew (O_EXCL) in its checked
+ * directory; else the file is emptied, once checked, and written in place. */
+static int write_file(const char *path, const char *text, bool fresh, char *why, size_t len)
 {
-    if (fresh)
-        unlink(path);
-    int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (fresh ? O_EXCL | O_NOFOLLOW : O_TRUNC);
-    int fd = open(path, flags, 0644), r = 0;
+    struct safepath_opts o = {.kind = SAFEPATH_FILE, .owner = (uid_t)-1, .mode = 0644,
+                              .create = true, .exclusive = fresh, .truncate = !fresh};
+    const char *base;
+    int dir = fresh ? safepath_parent(path, &base, why, len) : -1;
+    if (dir >= 0) {
+        unlinkat(dir, base, 0);
+        close(dir);
+    }
+    int fd = safepath_open(path, &o, NULL, why, len), r = 0;
     if (fd < 0)
-        return -errno;
-    size_t len = strlen(text);
-    for (size_t off = 0; off < len && r == 0;) {
-        ssize_t w = write(fd, text + off, len - off);
+        return fd;
+    fcntl(fd, F_SETFL, O_WRONLY); /* a regular file: blocking is brief */
+    size_t n = strlen(text);
+    for (size_t off = 0; off < n && r == 0;) {
+        ssize_t w = write(fd, text + off, n - off);
         if (w < 0 && errno != EINTR)
             r = -errno;
         else if (w > 0)
@@ -209,6 +218,8 @@ static int write_file(const char *path, const char *text, bool fresh)
     }
     if (close(fd) < 0 && r == 0)
         r = -errno;
+    if (r < 0)
+        snprintf(why, len, "'%s': %s", path, strerror(-r));
     return r;
 }
 
@@ -218,14 +229,14 @@ static void tmp_path(const struct nginx *n, char *buf, size_t len)
 }
 
 /* rename() is atomic; a bind-mounted file cannot be replaced (EBUSY): write it in place. */
-static int install(const struct nginx *n, const char *tmp)
+static int install(const struct nginx *n, const char *tmp, char *why, size_t len)
 {
     const char *path = n->cfg->nginx->config;
     if (rename(tmp, path) == 0)
         return 0;
     if (errno != EBUSY && errno != EXDEV)
-        return -errno;
-    int r = write_file(path, n->candidate, false);
+        return snprintf(why, len, "'%s': %s", path, strerror(errno)), -errno;
+    int r = write_file(path, n->candidate, false, why, len);
     unlink(tmp);
     return r;
 }
@@ -412,12 +423,12 @@ static void on_poll(uv_timer_t *t)
 
 static void reload(struct nginx *n)
 {
-    char tmp[4096];
+    char tmp[4096], why[4096 + 256];
     struct proc *m = master(n);
     tmp_path(n, tmp, sizeof(tmp));
-    int r = n->cfg->nginx->mode == NGINX_FULL ? install(n, tmp) : 0; /* include: in place */
-    if (r < 0)
-        return fail(n, "install the new config: %s", strerror(-r));
+    int r = n->cfg->nginx->mode == NGINX_FULL ? install(n, tmp, why, sizeof(why)) : 0;
+    if (r < 0) /* include mode: written in place already */
+        return fail(n, "install the new config: %s", why);
     if (!m || proc_pid(m) <= 0) {
         n->nold = 0;
         return went_live(n); /* nginx reads it when it starts */
@@ -476,7 +487,7 @@ static void on_grace(uv_timer_t *t)
 
 static void apply(struct nginx *n)
 {
-    char tmp[4096];
+    char tmp[4096], why[4096 + 256];
     uint64_t recheck = UINT64_MAX;
     n->pending = false;
     if (!n->cfg->nginx) { /* no [nginx] (any more): nothing routes, drains are over */
@@ -508,9 +519,9 @@ static void apply(struct nginx *n)
         tmp_path(n, tmp, sizeof(tmp));
     else
         snprintf(tmp, sizeof(tmp), "%s", n->cfg->nginx->config);
-    int r = write_file(tmp, n->candidate, n->cfg->nginx->mode == NGINX_FULL);
+    int r = write_file(tmp, n->candidate, n->cfg->nginx->mode == NGINX_FULL, why, sizeof(why));
     if (r < 0)
-        return fail(n, "write the new config: %s", strerror(-r));
+        return fail(n, "write the new config: %s", why);
     if (!m || proc_pid(m) <= 0)
         return reload(n); /* nginx is not running: it checks the file when it starts */
     if (check(n, tmp) < 0)
@@ -578,7 +589,7 @@ bool nginx_child_exited(struct nginx *n, pid_t pid, int status)
     if (n->cfg->nginx->mode == NGINX_FULL)
         unlink(tmp);
     else if (n->applied) /* put back what nginx runs with */
-        write_file(n->cfg->nginx->config, n->applied, false);
+        write_file(n->cfg->nginx->config, n->applied, false, tmp, sizeof(tmp));
     msg[strcspn(msg, "\n")] = '\0'; /* the first line names the problem */
     fail(n, "nginx rejected the generated config, which did not go live: %s", msg);
     return true;
@@ -658,28 +669,31 @@ const char *nginx_error(const struct nginx *n)
     return n->error;
 }
 
-static int make_dirs(const char *dir)
+/* The directory of nginx's config, pid and temp files: made, or checked, before
+ * anything is written there, so that nobody else's nginx.conf is what nginx reads.
+ * Once tend drops to [tend] user, it and nginx run as that user: theirs. nginx's
+ * workers run as another user under a root master, and pass through it: 0711. */
+int nginx_prepare(const struct config *cfg, char *why, size_t len)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s", dir);
-    for (char *p = path + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(path, 0755);
-            *p = '/';
-        }
-    return mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+    char run[4096];
+    if (!cfg->nginx)
+        return 0;
+    nginx_conf_rundir(cfg, run, sizeof(run));
+    const struct tend_cfg *t = &cfg->tend;
+    uid_t uid = t->user ? t->uid : geteuid();
+    gid_t gid = t->user ? t->gid : getegid();
+    int fd = safepath_dir(run, uid, gid, uid == 0 ? 0711 : 0700, false, why, len);
+    if (fd < 0)
+        return fd;
+    close(fd);
+    return 0;
 }
 
 static void make_rundir(const struct config *cfg)
 {
-    char run[4096];
-    if (!cfg->nginx)
-        return;
-    nginx_conf_rundir(cfg, run, sizeof(run));
-    int r = make_dirs(run);
-    if (r < 0)
-        log_error("nginx: create '%s': %s", run, strerror(-r));
+    char why[4096 + 256];
+    if (nginx_prepare(cfg, why, sizeof(why)) < 0)
+        log_error("nginx: %s", why);
 }
 
 void nginx_set_config(struct nginx *n, const struct config *cfg)

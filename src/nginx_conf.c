@@ -112,11 +112,20 @@ static void full(struct strbuf *t, const struct config *c, const struct nginx_po
     strbuf_printf(t, "    }\n}\n");
 }
 
+/* The config's path, for a comment: a newline in it would end the comment and make
+ * the rest a live directive, so control characters are shown as '?'. */
+static void comment_path(struct strbuf *t, const char *path)
+{
+    strbuf_printf(t, "# Written by tend from ");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        strbuf_printf(t, "%c", *p < 0x20 || *p == 0x7f ? '?' : *p);
+    strbuf_printf(t, "; tend rewrites it as workers come and go.\n");
+}
+
 char *nginx_conf_render(const struct config *c, const struct nginx_pool *pools, int npools)
 {
     struct strbuf t = {0};
-    strbuf_printf(&t, "# Written by tend from %s; tend rewrites it as workers come and go.\n",
-                  c->path);
+    comment_path(&t, c->path);
     if (c->nginx->mode == NGINX_FULL)
         full(&t, c, pools, npools);
     else

@@ -177,6 +177,8 @@ static void on_datagram(uv_poll_t *h, int status, int events)
     struct notify_listener *l = h->data;
     (void)events;
     for (int n = 0; status == 0 && n < 64; n++) { /* a burst, then back to the loop */
+        /* room for the credentials alone: descriptors sent along (sd_notify_barrier's
+         * BARRIER=1) are dropped by the kernel, which ends the sender's wait */
         char buf[4096], ctl[CMSG_SPACE(sizeof(struct ucred))];
         struct iovec iov = {buf, sizeof(buf) - 1};
         struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl,

@@ -4,9 +4,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -22,6 +25,7 @@
 #include "pid1.h"
 #include "reaper.h"
 #include "rollout.h"
+#include "safepath.h"
 #include "signals.h"
 #include "supervisor.h"
 #include "watch.h"
@@ -60,7 +64,7 @@ struct run {
     int nwatchers;
     bool told_ready; /* READY=1 went to systemd */
     enum phase phase;
-    int status, congested;
+    int status;
 };
 
 static void start_watching(struct run *r);
@@ -100,6 +104,8 @@ static void finish(struct run *r)
     stop_watching(r);
     logfile_unref(r->logfile);
     r->logfile = NULL;
+    logfile_end_streams(); /* pipes and devices: what they hold, within a bound */
+    childio_congestion_changed();
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     uv_close((uv_handle_t *)&r->watchdog, NULL);
@@ -318,6 +324,17 @@ static int reload(void *ctx, char *msg, size_t len)
         return -1;
     }
     diag_clear(&diags);
+    if (nginx_prepare(next, msg, len) < 0) { /* nginx's directory: someone else's */
+        log_error("reload: nginx: %s: the running config is kept", msg);
+        config_free(next);
+        if (r->told_ready)
+            notify_ready();
+        return -1;
+    }
+    const char *was = r->cfg->tend.user, *now = next->tend.user;
+    if (was != now && (!was || !now || strcmp(was, now)))
+        log_warn("reload: user = %s: tend keeps running as uid %d until it restarts",
+                 now ? now : "(none)", (int)geteuid());
     struct reload_summary sum;
     stop_watching(r);
     /* the new config in force first: what supervisor_reload changes is logged and
@@ -415,14 +432,12 @@ static void on_signal(void *ctx, int signo)
     }
 }
 
+/* An output or a log stream fell behind or caught up: the pipes that write there
+ * pause or go on (each pipe by its own destinations). */
 static void on_congestion(void *ctx, bool congested)
 {
-    struct run *r = ctx;
-    r->congested += congested ? 1 : -1;
-    if (congested && r->congested == 1)
-        childio_pause_all();
-    else if (!congested && r->congested == 0)
-        childio_resume_all();
+    (void)ctx, (void)congested;
+    childio_congestion_changed();
 }
 
 /* tend's own lines: to stderr (unless silent), and to its logfile when it has one. */
@@ -457,15 +472,49 @@ static void name_width(const struct config *c)
     log_set_name_width(width);
 }
 
-static void write_pidfile(const char *path)
+/* Written through safepath (never through a link another user made, never into a
+ * file of someone else's); removed at the end only if it is still the one written. */
+struct pidfile {
+    char *path;
+    dev_t dev;
+    ino_t ino;
+};
+
+static void write_pidfile(struct pidfile *pf)
 {
-    FILE *f = path ? fopen(path, "we") : NULL;
-    if (path && !f)
-        log_warn("pidfile '%s': %s", path, strerror(errno));
-    if (f) {
-        fprintf(f, "%d\n", (int)getpid());
-        fclose(f);
+    char why[4096 + 256], text[32];
+    struct stat st;
+    struct safepath_opts o = {.kind = SAFEPATH_FILE, .owner = (uid_t)-1, .mode = 0644,
+                              .create = true, .truncate = true};
+    if (!pf->path)
+        return;
+    int fd = safepath_open(pf->path, &o, NULL, why, sizeof(why));
+    if (fd < 0) {
+        log_warn("pidfile %s: not written", why);
+        free(pf->path);
+        pf->path = NULL;
+        return;
     }
+    int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+    if (write(fd, text, (size_t)n) != n)
+        log_warn("pidfile '%s': %s", pf->path, strerror(errno));
+    if (fstat(fd, &st) == 0)
+        pf->dev = st.st_dev, pf->ino = st.st_ino;
+    close(fd);
+}
+
+static void remove_pidfile(struct pidfile *pf)
+{
+    struct stat st;
+    const char *base;
+    char why[256];
+    int dir = pf->path ? safepath_parent(pf->path, &base, why, sizeof(why)) : -1;
+    if (dir >= 0 && fstatat(dir, base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == pf->dev &&
+        st.st_ino == pf->ino)
+        unlinkat(dir, base, 0);
+    if (dir >= 0)
+        close(dir);
+    free(pf->path);
 }
 
 /* [tend] logfile: images made for supervisord often name /dev/stdout or /dev/null,
@@ -479,6 +528,17 @@ static int own_stream(const char *path)
     if (!strcmp(path, "/dev/stdout") || !strcmp(path, "/dev/fd/1"))
         return STDOUT_FILENO;
     return -1;
+}
+
+static void open_own_logfile(struct run *r, const struct tend_cfg *t)
+{
+    char why[4096 + 256];
+    struct logfile_opts o = {.path = t->logfile, .kind = config_log_kind(t->logfile),
+                             .maxbytes = t->logfile_maxbytes, .backups = t->logfile_backups,
+                             .owner = t->user ? t->uid : (uid_t)-1, /* after the drop too */
+                             .group = t->user ? t->gid : (gid_t)-1};
+    if (!(r->logfile = logfile_open(&o, why, sizeof(why))))
+        log_error("logfile %s: logging to stderr only", why);
 }
 
 static int setup(struct run *r)
@@ -496,11 +556,11 @@ static int setup(struct run *r)
     const struct tend_cfg *t = &r->cfg->tend;
     int stream = own_stream(t->logfile);
     r->own = stream == STDOUT_FILENO ? r->out : r->err;
-    if (stream < 0 && !(r->logfile = logfile_open(t->logfile, t->logfile_maxbytes,
-                                                  t->logfile_backups, (uid_t)-1, (gid_t)-1, &err)))
-        log_error("logfile '%s': %s: logging to stderr only", t->logfile, strerror(-err));
-    log_set_sink(log_line, r);
+    logfile_setup(&r->loop, on_congestion, r, r->out, r->err);
     childio_setup(&r->loop, r->out, r->err);
+    if (stream < 0)
+        open_own_logfile(r, t);
+    log_set_sink(log_line, r);
     sigemptyset(&set);
     for (int sig = 1; sig < 32; sig++)
         if (action_of(sig, false) != SIG_IGNORE)
@@ -512,15 +572,20 @@ static int setup(struct run *r)
     r->sup = supervisor_new(&r->loop, (struct config *)r->cfg, on_critical, r);
     if (!r->sup)
         return -ENOMEM;
+    char why[4096 + 256];
+    if ((err = nginx_prepare(r->cfg, why, sizeof(why))) < 0) {
+        log_error("nginx: %s: not starting", why);
+        return err;
+    }
     if (!(r->nginx = nginx_new(&r->loop, r->sup, r->cfg)))
         return -ENOMEM;
-    char why[512];
     r->commands = (struct commands){r->sup, r->nginx, &hooks, r};
-    r->control = control_start(&r->loop, &r->cfg->tend, commands_run, &r->commands, why,
+    r->control = control_start(&r->loop, &r->cfg->tend, commands_run, &r->commands, &err, why,
                                sizeof(why));
-    if (!r->control && strstr(why, "another tend")) {
+    /* another tend, or a place another user controls: tendctl would not reach this one */
+    if (!r->control && (err == -EADDRINUSE || err == -EPERM || err == -ELOOP)) {
         log_error("%s: not starting", why);
-        return -EADDRINUSE;
+        return err;
     }
     if (!r->control)
         log_error("control: %s: tendctl cannot reach this tend", why);
@@ -530,6 +595,53 @@ static int setup(struct run *r)
     uint64_t wd = notify_watchdog_ms();
     if (wd) /* systemd asked: this is the one periodic wake-up tend has */
         uv_timer_start(&r->watchdog, on_watchdog, wd, wd);
+    return 0;
+}
+
+/* [supervisord] minprocs: as supervisord, the soft process limit is raised to it
+ * (programs inherit it); past the hard limit, said. */
+static void raise_nproc(int minprocs)
+{
+    struct rlimit rl;
+    if (minprocs <= 0 || getrlimit(RLIMIT_NPROC, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        rl.rlim_cur >= (rlim_t)minprocs)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= (rlim_t)minprocs ? (rlim_t)minprocs
+                                                                                    : rl.rlim_max;
+    if (setrlimit(RLIMIT_NPROC, &rl) < 0 || rl.rlim_cur < (rlim_t)minprocs)
+        log_warn("minprocs = %d: the process limit stays at %llu", minprocs,
+                 (unsigned long long)rl.rlim_cur);
+}
+
+/* [supervisord] user, as supervisord does it: once what needs root is done (the
+ * socket bound, the pidfile, log and nginx directories), tend becomes that user for
+ * good, and its programs run as it unless they have a user of their own (which then
+ * only root could give them). A user that cannot be had stops tend: running
+ * everything as root instead is what the config said not to do. */
+static int drop_privileges(const struct tend_cfg *t)
+{
+    if (!t->user)
+        return 0;
+    if (t->user_problem) {
+        log_error("user: %s: not starting", t->user_problem);
+        return -EINVAL;
+    }
+    if (t->uid == geteuid())
+        return 0;
+    if (geteuid() != 0) {
+        log_error("user '%s': tend runs as uid %d and cannot become another user: not starting",
+                  t->user, (int)geteuid());
+        return -EPERM;
+    }
+    if (initgroups(t->user, t->gid) < 0 || setgid(t->gid) < 0 || setuid(t->uid) < 0) {
+        log_error("user '%s': %s: not starting", t->user, strerror(errno));
+        return -errno;
+    }
+    if (setuid(0) == 0) {
+        log_error("user '%s': root could be had back: not starting", t->user);
+        return -EPERM;
+    }
+    log_info("running as user '%s' (uid %d) from now on", t->user, (int)t->uid);
     return 0;
 }
 
@@ -552,11 +664,12 @@ int run_with(const struct run_opts *o)
         return 1;
     r.cfg = cfg;
     const struct tend_cfg *t = &cfg->tend;
-    char *pidfile = t->pidfile ? strdup(t->pidfile) : NULL; /* cfg may be reloaded away */
+    struct pidfile pidfile = {t->pidfile ? strdup(t->pidfile) : NULL}; /* cfg may be reloaded away */
     apply_settings(&r, cfg);
     name_width(r.cfg);
     if (t->umask >= 0)
         umask((mode_t)t->umask);
+    raise_nproc(t->minprocs);
     if (setup(&r) < 0) { /* undo what setup did, so that nothing is left to leak */
         bool owned = r.sup != NULL; /* the supervisor frees the config it holds */
         r.status = 1;
@@ -565,23 +678,25 @@ int run_with(const struct run_opts *o)
         uv_loop_close(&r.loop);
         if (!owned)
             config_free(cfg);
-        free(pidfile);
+        free(pidfile.path);
         return 1;
     }
     log_info("tend %s as pid %d, config %s", pid1_is_init() ? "is init" : "started",
              (int)getpid(), o->path);
     if (o->dev)
         log_info("control: tendctl -s %s status", cfg->tend.socket);
-    write_pidfile(pidfile);
-    if (keep_only(&r) < 0)
+    write_pidfile(&pidfile);
+    if (drop_privileges(t) < 0) {
+        r.status = 1;
+        begin_shutdown(&r, 1); /* nothing started: it ends at once */
+    }
+    if (r.phase == PHASE_RUNNING && keep_only(&r) < 0)
         begin_shutdown(&r, 1);
     start_watching(&r);
     supervisor_start(r.sup);
     tell_systemd(&r); /* a config with nothing to start is ready at once */
     uv_run(&r.loop, UV_RUN_DEFAULT);
     uv_loop_close(&r.loop);
-    if (pidfile)
-        unlink(pidfile);
-    free(pidfile);
+    remove_pidfile(&pidfile);
     return r.status;
 }

@@ -111,8 +111,6 @@ _Noreturn static void child(const struct spawn_opts *o, int errfd)
     }
     if (o->umask >= 0)
         umask((mode_t)o->umask);
-    if (o->directory && chdir(o->directory) < 0)
-        fail(errfd, STEP_DIR, errno);
     if (o->user && o->uid != geteuid()) {
         if (initgroups(o->user, o->gid) < 0)
             fail(errfd, STEP_GROUPS, errno);
@@ -121,6 +119,9 @@ _Noreturn static void child(const struct spawn_opts *o, int errfd)
         if (setuid(o->uid) < 0)
             fail(errfd, STEP_UID, errno);
     }
+    /* as the user, as supervisord does: root's right to enter it is not the program's */
+    if (o->directory && chdir(o->directory) < 0)
+        fail(errfd, STEP_DIR, errno);
     sigset_t empty;
     sigemptyset(&empty);
     sigprocmask(SIG_SETMASK, o->mask ? o->mask : &empty, NULL);

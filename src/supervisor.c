@@ -326,20 +326,23 @@ static void on_probe_ready(void *ctx)
     proc_event(ctx, EV_READY);
 }
 
-/* Whether sender may speak for p: p itself or one of its descendants. A sender gone
- * by now (a daemon's helper that sent READY=1 and exited) is taken on the word of
- * the socket it used, p's own, if it ran as root or as p's user (the socket is
- * abstract: anyone on the host could reach it); one outside tend's PID namespace
- * (pid 0) is not. */
+/* Whether sender may speak for p: p itself or one of its descendants, running as
+ * root or as p's user, and still there when tend reads the message (a zombie still
+ * is: its parent is known). A sender already gone cannot be told from any process
+ * of the same user that sent READY=1 and exited at once (the socket is abstract:
+ * anyone on the host can reach it), so it is not believed, as systemd does not; a
+ * short-lived helper waits with BARRIER=1 (systemd-notify does: tend drops the
+ * descriptor it gets, which ends the wait). One outside tend's PID namespace (pid 0)
+ * is not believed either. */
 static bool speaks_for(const struct proc *p, pid_t sender, uid_t uid)
 {
-    pid_t parent = sender > 0 ? pid1_parent_of(sender) : 0;
     uid_t user = p->prog->user ? p->prog->uid : geteuid();
     if (sender <= 0 || (uid != 0 && uid != user))
         return false;
-    if (parent < 0 || sender == p->pid)
+    if (sender == p->pid)
         return true;
     /* from the parent read once: a second look at a sender that is exiting may miss */
+    pid_t parent = pid1_parent_of(sender);
     for (int depth = 0, pid = parent; pid > 1 && depth < 32; depth++, pid = pid1_parent_of(pid))
         if (pid == p->pid)
             return true;
@@ -351,7 +354,8 @@ static void on_notify_message(void *ctx, pid_t sender, uid_t uid, const char *ms
     struct proc *p = ctx;
     (void)len;
     if (!speaks_for(p, sender, uid)) {
-        log_debug("%s: READY=1 from pid %d (uid %d) ignored: not it, nor one of its children",
+        log_debug("%s: READY=1 from pid %d (uid %d) ignored: not it, nor one of its children "
+                  "still running",
                   p->cfg->name, (int)sender, (int)uid);
         return;
     }
@@ -644,9 +648,29 @@ static void proc_event(struct proc *p, enum proc_event ev)
     reconcile(p->sup);
 }
 
+/* Why a start failed at ready_timeout: the check that did not pass. */
+static void not_ready(struct proc *p)
+{
+    const struct program_cfg *g = p->prog;
+    char d[32];
+    strconv_format_duration(g->ready_timeout_ms, d, sizeof(d));
+    if (g->ready == READY_TCP)
+        set_error(p, "not ready within %s: no connection to 127.0.0.1:%d succeeded", d,
+                  p->cfg->port);
+    else if (g->ready == READY_HTTP)
+        set_error(p, "not ready within %s: GET %s on 127.0.0.1:%d did not answer 2xx or 3xx",
+                  d, g->ready_path, p->cfg->port);
+    else
+        set_error(p, "not ready within %s: no READY=1 from it or a child of it still running",
+                  d);
+    log_error("%s: %s", p->cfg->name, p->error ? p->error : "not ready");
+}
+
 static void expired(struct proc *p)
 {
     bool startsecs = p->state == PROC_STARTING && p->prog->ready == READY_STARTSECS;
+    if (p->state == PROC_STARTING && !startsecs)
+        not_ready(p);
     proc_event(p, startsecs ? EV_READY : EV_TIMEOUT);
 }
 

@@ -70,28 +70,33 @@ static bool part_match(const char *pat, const char *name)
     return fnmatch(pat, name, FNM_PERIOD) == 0;
 }
 
-/* Whether the path parts p match the glob parts g, all of them. */
-static bool match(const char **g, int ng, const char **p, int np)
-{
-    if (ng == 0)
-        return np == 0;
-    if (is_star2(g[0]))
-        return match(g + 1, ng - 1, p, np) ||
-               (np > 0 && crossable(p[0]) && match(g, ng, p + 1, np - 1));
-    return np > 0 && part_match(g[0], p[0]) && match(g + 1, ng - 1, p + 1, np - 1);
-}
+enum path_test { MATCHES, MAY_HOLD };
 
-/* Whether some path below the directory d could match the glob g. */
-static bool may_hold(const char **g, int ng, const char **d, int nd)
+/* Whether the path parts p match the glob parts g, all of them (MATCHES), or some
+ * path below the directory p could (MAY_HOLD). By a table of the suffixes g[i..] and
+ * p[j..] filled from the ends: ng x np steps whatever the globs, where trying each
+ * way a `**` could go, one after the other, takes exponential time with many of them. */
+static bool glob_test(const char **g, int ng, const char **p, int np, enum path_test test)
 {
-    if (nd == 0)
-        return ng > 0;
-    if (ng == 0)
-        return false;
-    if (is_star2(g[0]))
-        return may_hold(g + 1, ng - 1, d, nd) ||
-               (crossable(d[0]) && may_hold(g, ng, d + 1, nd - 1));
-    return part_match(g[0], d[0]) && may_hold(g + 1, ng - 1, d + 1, nd - 1);
+    size_t w = (size_t)np + 1;
+    unsigned char *t = calloc(((size_t)ng + 1) * w, 1); /* t[i * w + j]: g[i..] vs p[j..] */
+    if (!t)
+        abort();
+    for (int j = 0; j <= np; j++)
+        t[(size_t)ng * w + (size_t)j] = test == MATCHES && j == np;
+    for (int i = ng - 1; i >= 0; i--)
+        for (int j = np; j >= 0; j--) {
+            unsigned char *at = &t[(size_t)i * w + (size_t)j], *below = at + w;
+            if (j == np && test == MAY_HOLD)
+                *at = 1; /* the directory ends and glob parts remain: anything may come */
+            else if (is_star2(g[i]))
+                *at = below[0] || (j < np && crossable(p[j]) && at[1]);
+            else
+                *at = j < np && part_match(g[i], p[j]) && below[1];
+        }
+    bool yes = t[0];
+    free(t);
+    return yes;
 }
 
 /* Splits s in place at '/'. "." and empty parts go, ".." takes the part before it
@@ -114,8 +119,6 @@ static int split(char *s, const char **v, int max)
     return n;
 }
 
-enum path_test { MATCHES, MAY_HOLD };
-
 static bool test_path(const struct watch *w, const char *path, enum path_test test)
 {
     const char *v[MAX_PARTS];
@@ -126,7 +129,7 @@ static bool test_path(const struct watch *w, const char *path, enum path_test te
     bool yes = false;
     for (int i = 0; n >= 0 && i < w->nglobs && !yes; i++) {
         const struct parts *g = &w->globs[i];
-        yes = test == MATCHES ? match(g->v, g->n, v, n) : may_hold(g->v, g->n, v, n);
+        yes = glob_test(g->v, g->n, v, n, test);
     }
     free(copy);
     return yes;
