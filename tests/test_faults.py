@@ -240,7 +240,6 @@ stopwaitsecs = 30
     assert keeper_fine(sock)
 
 
-@pytest.mark.native  # as another user: valgrind cannot write its log there
 def unused_uid():
     """A uid no process has: RLIMIT_NPROC counts every process of the user, and on a
     shared machine nobody runs other things (nginx workers of other test runs)."""
@@ -252,6 +251,7 @@ def unused_uid():
     return next(uid for uid in range(61000, 65000) if uid not in used)
 
 
+@pytest.mark.native  # as another user: valgrind cannot write its log there
 def test_fork_failing_under_rlimit_nproc():
     tmp_path = pathlib.Path(tempfile.mkdtemp(prefix="tend-nproc-"))  # readable by nobody
     tmp_path.chmod(0o755)
@@ -272,7 +272,7 @@ restart_delay = 10ms
     try:
         t.wait_line(r"fork: Resource temporarily unavailable", timeout=20)
         t.wait_line(r"gave up after 2 failed starts: fork: Resource temporarily unavailable")
-        assert t.count(r"many_0\d: running") >= 1
+        t.wait_line(r"many_0\d: running", timeout=20)  # those that could fork go on
         assert t.outer.poll() is None
     finally:
         t.kill()
