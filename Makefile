@@ -59,8 +59,8 @@ TEND_OBJ := $(TEND_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ  := $(CTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
-.PHONY: all check check-full check-valgrind unit asan install uninstall demo bench clean help deps \
-        format tend tendctl static deb check-deb check-fresh
+.PHONY: all check check-full check-valgrind unit asan asan-build chaos install uninstall demo \
+        bench clean help deps format tend tendctl static deb check-deb check-fresh
 all: tend tendctl
 
 tend: $(BUILD)/tend
@@ -105,11 +105,26 @@ check: deps
 	$(MAKE) all unit fuzz-build
 	@BUILD=$(BUILD) PYTEST="$(PYTEST)" FUZZ=1 scripts/run-tests
 
+ASAN_BUILD := BUILD=build/asan LDFLAGS="-fsanitize=address,undefined" \
+              CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
 asan: deps
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	        LDFLAGS="-fsanitize=address,undefined" build/asan/tend build/asan/tendctl unit
+	$(MAKE) $(ASAN_BUILD) build/asan/tend build/asan/tendctl unit
 	@BUILD=build/asan PYTEST="$(PYTEST)" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 scripts/run-tests
+
+asan-build: deps
+	$(MAKE) $(ASAN_BUILD) build/asan/tend build/asan/tendctl
+
+# Model-based chaos (tests/chaos.py): random tendctl commands, kills, reloads and
+# stalled tail -f readers against the ASan/UBSan tend as PID 1, checked against a
+# model after every step. The seeds are printed; SEED=N runs that one again.
+SEEDS ?= 5
+STEPS ?= 500
+SEED  ?=
+chaos: asan-build
+	@BUILD=build/asan /usr/bin/python3 tests/chaos.py --steps $(STEPS) \
+	  $(if $(SEED),$(foreach s,$(SEED),--seed $(s)),--seeds $(SEEDS))
 
 # The black-box suite once more with tend under valgrind's memcheck: an error or a
 # definite leak in any tend process (forked children up to their exec too) fails it.
@@ -196,6 +211,8 @@ help:
 	@echo "make            build tend and tendctl"
 	@echo "make check      install what is missing, build, run every test tier"
 	@echo "make asan       the same tests with AddressSanitizer and UBSan"
+	@echo "make chaos      random commands, kills and reloads against tend (ASan), checked"
+	@echo "                against a model: SEEDS=5 STEPS=500, or SEED=N to replay one"
 	@echo "make check-valgrind  the black-box tests with tend under valgrind memcheck"
 	@echo "make check-full check, then asan and check-valgrind"
 	@echo "make fuzz       each libFuzzer harness for FUZZ_SECONDS (60)"
