@@ -284,12 +284,16 @@ class Model:
         if ok:
             self._restarted(["web"])
 
-    def scale(self, program, n):
+    def scale(self, program, n, certain=True):
+        """certain: it ended with 0. Racing a start or restart, a removal may be
+        overruled (tendctl(1): the later command wins, the scale ends with 1)."""
         for i, name in enumerate(PROGRAMS[program]):
             if i < n:
                 self._set([name], lambda v: [UP] if v == GONE else [v])
-            else:
+            elif certain:
                 self.want[name] = frozenset([GONE])
+            else:
+                self.want[name] = self.want[name] | {GONE, UP}
             self.linger.discard(name)
             if i < n and self.want[name] == {UP}:
                 self.hits[name] = 0
@@ -539,7 +543,7 @@ class Scale(Op):
             return f"scale said {self.result.out!r}"
 
     def apply(self, model):
-        model.scale(self.program, self.n)
+        model.scale(self.program, self.n, certain=self.result.rc == 0)
 
 
 class Reload(Op):
