@@ -417,15 +417,21 @@ static void unwatch_exec(struct proc *p)
     p->exec = NULL;
 }
 
+static void on_exec_status(uv_poll_t *h, int status, int events);
+
 /* What the exec-status pipe says, once it says it (or the child is gone): a failed
  * step is kept, and the child's exit, which follows, counts as a failed start. */
 static void exec_settled(struct proc *p)
 {
     char why[512];
     struct spawn_opts o = spawn_opts_of(p);
+    /* out of epoll while the descriptor is open: a child forked meanwhile holds a
+     * copy of it, and events of a closed one would reach whatever reuses its number
+     * (a control connection, told of a hang-up that was not its own) */
+    uv_poll_stop(&p->exec->poll);
     int r = spawn_result(p->exec->fd, &o, why, sizeof(why));
     if (r == -EAGAIN)
-        return;
+        return (void)uv_poll_start(&p->exec->poll, UV_READABLE, on_exec_status);
     unwatch_exec(p);
     if (r == 0)
         return exec_done(p);
