@@ -197,48 +197,7 @@ static void cmd_status(struct request *r)
     reply_end(r, ready == count ? PROTO_OK : PROTO_NOT_READY);
 }
 
-/* ---- waiting for processes ---- */
-
-enum goal { GOAL_UP, GOAL_DOWN, GOAL_GONE };
-
-struct wait {
-    enum goal goal;
-    int n, failed;
-    char **names;
-    int *since; /* proc_attempts() when asked: a restart must start it anew */
-    bool *done;
-    bool draining;
-    const char *verb;
-};
-
-static void wait_free(struct wait *w)
-{
-    for (int i = 0; i < w->n; i++)
-        free(w->names[i]);
-    free(w->names);
-    free(w->since);
-    free(w->done);
-    free(w);
-}
-
-static struct wait *wait_new(struct proc **procs, int n, enum goal goal, const char *verb)
-{
-    struct wait *w = calloc(1, sizeof(*w));
-    if (!w || !(w->names = calloc((size_t)n + 1, sizeof(char *))) ||
-        !(w->since = calloc((size_t)n + 1, sizeof(int))) ||
-        !(w->done = calloc((size_t)n + 1, sizeof(bool)))) {
-        if (w)
-            free(w->names), free(w->since), free(w->done), free(w);
-        return NULL;
-    }
-    w->goal = goal;
-    w->verb = verb;
-    for (int i = 0; i < n; i++) {
-        w->names[w->n] = strdup(proc_name(procs[i]));
-        w->since[w->n++] = proc_attempts(procs[i]);
-    }
-    return w;
-}
+/* ---- commands that wait: start, stop, restart, scale (through the rollout) ---- */
 
 /* How long a command may wait on p, all told: its drain out of nginx, its stop
  * (stopwaitsecs, then SIGKILL), and its start (startsecs, or ready_timeout, or a
@@ -253,321 +212,174 @@ static uint64_t wait_bound(const struct proc *p)
     return DRAIN_MS + g->stopwait_ms + KILL_MS + start;
 }
 
-static uint64_t longest_bound(struct proc **procs, int n)
+/* A request's rollout, and what it says of each process. */
+struct acting {
+    struct rollout *ro;
+    struct request *r;
+    const char *verb; /* "started", "stopped", "restarted", "removed" */
+    bool rolling;
+    int failed;
+};
+
+static void say_step(void *ctx, const char *name, enum rollout_act act, enum rollout_outcome o,
+                     const struct proc *p)
 {
-    uint64_t most = 0;
-    for (int i = 0; i < n; i++)
-        most = wait_bound(procs[i]) > most ? wait_bound(procs[i]) : most;
-    return most;
+    struct acting *a = ctx;
+    struct request *r = a->r;
+    bool up = act == ROLLOUT_START || act == ROLLOUT_AWAIT || act == ROLLOUT_RESTART;
+    switch (o) {
+    case ROLLOUT_DONE:
+        if (a->rolling || a->failed == 0 || !up)
+            reply(r, 'o', "%s: %s\n", name, a->verb);
+        return;
+    case ROLLOUT_ALREADY:
+        return reply(r, 'o', "%s: already running\n", name);
+    case ROLLOUT_SKIPPED:
+        if (a->rolling)
+            return reply(r, 'o', "%s: stopped or removed meanwhile: left as it is\n", name);
+        reply(r, 'e', "%s: was stopped before it was ready\n", name);
+        break;
+    case ROLLOUT_OVERRULED:
+        reply(r, 'e', "%s: wanted up again by another command: not %s\n", name, a->verb);
+        break;
+    case ROLLOUT_FAILED:
+        if (a->rolling)
+            reply(r, 'e', "%s: not ready after the restart (%s%s%s): rolling restart stopped\n",
+                  name, proc_state_name(proc_state(p)), *proc_error(p) ? ": " : "",
+                  proc_error(p));
+        else
+            reply(r, 'e', "%s: %s: %s\n", name, proc_state_name(proc_state(p)), proc_error(p));
+        break;
+    }
+    a->failed++;
 }
 
-/* Whether process i reached the goal (true), failed (reported), or not yet. */
-static bool settled(struct request *r, struct wait *w, int i)
+static void say_drain_failed(void *ctx, int err)
 {
-    struct proc *p = supervisor_find(cmds(r)->sup, w->names[i]);
-    enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
-    /* a later command that wants it up wins: this one ends, and says so */
-    bool overruled = p && proc_wanted_up(p) && (w->goal == GOAL_DOWN || !proc_removing(p));
-    if (w->goal != GOAL_UP && overruled) {
-        reply(r, 'e', "%s: wanted up again by another command: not %s\n", w->names[i], w->verb);
-        w->failed++;
-        return true;
-    }
-    if (w->goal == GOAL_GONE)
-        return !p;
-    if (w->goal == GOAL_DOWN)
-        return !p || proc_state_is_down(st);
-    if (st == PROC_RUNNING && proc_attempts(p) > w->since[i])
-        return true;
-    /* the start asked for failed: it gave up, waits to retry, or already retried */
-    if (proc_attempts(p) > w->since[i] &&
-        (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF ||
-         proc_attempts(p) > w->since[i] + 1)) {
-        reply(r, 'e', "%s: %s: %s\n", w->names[i], proc_state_name(st), proc_error(p));
-        w->failed++;
-        return true;
-    }
-    if (!p || (proc_state_is_down(st) && !proc_wanted_up(p))) {
-        reply(r, 'e', "%s: was stopped before it was ready\n", w->names[i]);
-        w->failed++;
-        return true;
-    }
-    return false;
+    struct acting *a = ctx;
+    (void)err;
+    if (!a->rolling)
+        reply(a->r, 'e', "nginx: the reload without them failed; going on\n");
 }
 
-static void wait_progress(struct request *r)
+static void acting_free(struct acting *a)
 {
-    struct wait *w = r->pending.state;
-    if (w->draining)
-        return;
-    int open = 0;
-    for (int i = 0; i < w->n; i++) {
-        if (!w->done[i] && settled(r, w, i)) {
-            w->done[i] = true;
-            if (w->failed == 0 || w->goal != GOAL_UP)
-                reply(r, 'o', "%s: %s\n", w->names[i], w->verb);
-        }
-        open += !w->done[i];
-    }
-    if (open)
-        return;
-    nginx_release(cmds(r)->nginx, r);
-    int failed = w->failed;
-    wait_free(w);
-    r->pending.state = NULL;
+    a->r->pending.state = NULL;
+    rollout_free(a->ro);
+    free(a);
+}
+
+static void acted(void *ctx, bool ok, int left)
+{
+    struct acting *a = ctx;
+    struct request *r = a->r;
+    bool failed = !ok || a->failed;
+    (void)left;
+    acting_free(a);
     reply_end(r, failed ? PROTO_FAILED : PROTO_OK);
+}
+
+static const struct rollout_hooks acting_hooks = {say_step, say_drain_failed, acted};
+
+static void acting_progress(struct request *r)
+{
+    struct acting *a = r->pending.state;
+    rollout_progress(a->ro);
 }
 
 /* The client left or the deadline passed: the processes go on as they are, and
  * nginx stops holding them out. */
-static void wait_cancel(struct request *r)
+static void acting_cancel(struct request *r)
 {
-    struct wait *w = r->pending.state;
-    nginx_release(cmds(r)->nginx, r);
-    if (!w)
-        return;
-    wait_free(w);
-    r->pending.state = NULL;
+    if (r->pending.state)
+        acting_free(r->pending.state);
 }
 
-static void wait_expired(struct request *r)
+static void say_still(void *ctx, const char *name)
 {
-    struct wait *w = r->pending.state;
-    struct supervisor *sup = cmds(r)->sup;
-    for (int i = 0; i < w->n; i++) {
-        struct proc *p = supervisor_find(sup, w->names[i]);
-        if (!w->done[i])
-            reply(r, 'e', "%s: still %s: gave up waiting (it goes on)\n", w->names[i],
-                  p ? proc_state_name(proc_state(p)) : "leaving");
-    }
+    struct acting *a = ctx;
+    struct proc *p = supervisor_find(cmds(a->r)->sup, name);
+    reply(a->r, 'e', "%s: still %s: gave up waiting (it goes on)\n", name,
+          p ? proc_state_name(proc_state(p)) : "leaving");
 }
 
-static void wait_on(struct request *r, struct wait *w, uint64_t bound)
+static void acting_expired(struct request *r)
 {
-    request_wait(r, (struct pending){wait_progress, wait_cancel, wait_expired, w, bound});
+    struct acting *a = r->pending.state;
+    rollout_each_open(a->ro, say_still, a);
 }
 
-static void wait_for(struct request *r, struct wait *w, uint64_t bound)
-{
-    wait_on(r, w, bound);
-    wait_progress(r);
-}
-
-/* ---- start, stop, restart ---- */
-
-/* Workers in nginx's upstream, while nginx runs and is not being stopped too. */
-static int drainable(struct request *r, struct proc **procs, int n, char **out)
+/* Does act to procs, width at a time, and answers r as each gets there. The bound
+ * is the longest of theirs, or their sum one at a time. */
+static void act_on(struct request *r, struct proc **procs, int n, enum rollout_act act,
+                   int width, const char *verb)
 {
     const struct commands *e = cmds(r);
-    const struct config *c = supervisor_config(e->sup);
-    int count = 0;
-    for (int i = 0; i < n; i++)
-        if (c->nginx && !strcmp(proc_program(procs[i])->name, c->nginx->program))
-            return 0;
-    for (int i = 0; i < n; i++)
-        if (nginx_routes_to(e->nginx, procs[i]))
-            out[count++] = (char *)proc_name(procs[i]);
-    return count;
-}
-
-typedef void act_fn(struct supervisor *s, struct proc *p);
-
-/* Runs fn on every named process (once nginx no longer routes to them). */
-static void act_now(struct request *r, act_fn *fn)
-{
-    struct wait *w = r->pending.state;
-    struct supervisor *sup = cmds(r)->sup;
-    w->draining = false;
-    for (int i = 0; i < w->n; i++) {
-        struct proc *p = supervisor_find(sup, w->names[i]);
-        if (p)
-            fn(sup, p);
+    struct acting *a = calloc(1, sizeof(*a));
+    uint64_t bound = 0;
+    if (a)
+        *a = (struct acting){.r = r, .verb = verb, .rolling = width == 1};
+    if (a && !(a->ro = rollout_new(e->sup, e->nginx, width, &acting_hooks, a)))
+        a = (free(a), NULL);
+    for (int i = 0; a && i < n; i++) {
+        uint64_t b = wait_bound(procs[i]);
+        bound = width == 1 ? bound + b : b > bound ? b : bound;
+        if (rollout_add(a->ro, procs[i], act) < 0) {
+            rollout_free(a->ro);
+            a = (free(a), NULL);
+        }
     }
-    wait_progress(r);
-}
-
-static act_fn *pending_act(struct request *r)
-{
-    return !strcmp(r->argv[0], "stop") ? supervisor_want_down : supervisor_restart;
-}
-
-static void on_drained(void *ctx, int err)
-{
-    struct request *r = ctx;
-    if (err < 0 && err != -ECANCELED)
-        reply(r, 'e', "nginx: the reload without them failed; going on\n");
-    act_now(r, pending_act(r));
-}
-
-static void stop_or_restart(struct request *r, enum goal goal, const char *verb)
-{
-    int count;
-    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
-    if (!procs)
-        return;
-    struct wait *w = wait_new(procs, count, goal, verb);
-    char **drain = calloc((size_t)count + 1, sizeof(char *));
-    int nd = w && drain ? drainable(r, procs, count, drain) : 0;
-    uint64_t bound = longest_bound(procs, count);
     free(procs);
-    if (!w || !drain) {
-        free(drain);
-        if (w)
-            wait_free(w);
+    if (!a)
         return reply_end(r, PROTO_FAILED);
-    }
-    w->draining = nd > 0 && nginx_drain(cmds(r)->nginx, (const char *const *)drain,
-                                        nd, on_drained, r) == 0;
-    free(drain);
-    wait_on(r, w, bound);
-    if (!w->draining)
-        act_now(r, pending_act(r));
+    request_wait(r, (struct pending){acting_progress, acting_cancel, acting_expired, a, bound});
+    rollout_start(a->ro); /* may end r: the last thing done here */
 }
 
 static void cmd_start(struct request *r)
 {
-    const struct commands *e = cmds(r);
     int count;
     if (r->argc < 2)
         return reply(r, 'e', "usage: tendctl start NAME...\n"), reply_end(r, PROTO_USAGE);
     struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
-    if (!procs)
-        return;
-    struct wait *w = wait_new(procs, count, GOAL_UP, "started");
-    for (int i = 0; w && i < count; i++) {
-        if (proc_state(procs[i]) == PROC_RUNNING) { /* nothing to do: say so, succeed */
-            w->done[i] = true;
-            reply(r, 'o', "%s: already running\n", proc_name(procs[i]));
-            continue;
-        }
-        if (proc_state(procs[i]) == PROC_STARTING) /* the start under way is the one */
-            w->since[i]--;
-        supervisor_want_up(e->sup, procs[i]);
-    }
-    uint64_t bound = longest_bound(procs, count);
-    free(procs);
-    if (!w)
-        return reply_end(r, PROTO_FAILED);
-    wait_for(r, w, bound);
+    if (procs)
+        act_on(r, procs, count, ROLLOUT_START, ROLLOUT_ALL, "started");
 }
 
 static void cmd_stop(struct request *r)
 {
+    int count;
     if (r->argc < 2)
         return reply(r, 'e', "usage: tendctl stop NAME...\n"), reply_end(r, PROTO_USAGE);
-    stop_or_restart(r, GOAL_DOWN, "stopped");
-}
-
-/* ---- restart --rolling ---- */
-
-static void rolling_step(void *ctx, const char *name, enum rollout_outcome o, const struct proc *p)
-{
-    struct request *r = ctx;
-    if (o == ROLLOUT_RESTARTED)
-        reply(r, 'o', "%s: restarted\n", name);
-    else if (o == ROLLOUT_SKIPPED)
-        reply(r, 'o', "%s: stopped or removed meanwhile: left as it is\n", name);
-    else if (o == ROLLOUT_FAILED)
-        reply(r, 'e', "%s: not ready after the restart (%s%s%s): rolling restart stopped\n", name,
-              proc_state_name(proc_state(p)), *proc_error(p) ? ": " : "", proc_error(p));
-}
-
-static void rolling_done(void *ctx, bool ok, int left)
-{
-    struct request *r = ctx;
-    (void)left;
-    rollout_free(r->pending.state);
-    r->pending.state = NULL;
-    reply_end(r, ok ? PROTO_OK : PROTO_FAILED);
-}
-
-static const struct rollout_hooks rolling_hooks = {rolling_step, rolling_done};
-
-static void rolling_progress(struct request *r)
-{
-    rollout_progress(r->pending.state);
-}
-
-static void rolling_cancel(struct request *r)
-{
-    rollout_free(r->pending.state);
-    r->pending.state = NULL;
-}
-
-static void cmd_rolling(struct request *r)
-{
-    int count;
-    if (r->argc != 3)
-        return reply(r, 'e', "usage: tendctl restart --rolling PROGRAM\n"), reply_end(r, PROTO_USAGE);
-    struct proc **procs = targets(r, r->argv + 2, 1, &count);
-    if (!procs)
-        return;
-    const struct commands *e = cmds(r);
-    struct rollout *ro = rollout_new(e->sup, e->nginx, &rolling_hooks, r);
-    uint64_t bound = 0; /* one at a time: the sum of their bounds */
-    for (int i = 0; ro && i < count; i++) {
-        bound += wait_bound(procs[i]);
-        if (rollout_add(ro, proc_name(procs[i]), false) < 0) {
-            rollout_free(ro);
-            ro = NULL;
-        }
-    }
-    free(procs);
-    if (!ro)
-        return reply_end(r, PROTO_FAILED);
-    request_wait(r, (struct pending){rolling_progress, rolling_cancel, NULL, ro, bound});
-    rollout_start(ro); /* may end r: the last thing done here */
+    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
+    if (procs)
+        act_on(r, procs, count, ROLLOUT_STOP, ROLLOUT_ALL, "stopped");
 }
 
 static void cmd_restart(struct request *r)
 {
-    if (r->argc >= 2 && !strcmp(r->argv[1], "--rolling"))
-        return cmd_rolling(r);
+    int count;
+    bool rolling = r->argc >= 2 && !strcmp(r->argv[1], "--rolling");
+    if (rolling && r->argc != 3)
+        return reply(r, 'e', "usage: tendctl restart --rolling PROGRAM\n"), reply_end(r, PROTO_USAGE);
     if (r->argc < 2)
         return reply(r, 'e', "usage: tendctl restart [--rolling] NAME...\n"), reply_end(r, PROTO_USAGE);
-    stop_or_restart(r, GOAL_UP, "restarted");
+    struct proc **procs = targets(r, r->argv + 1 + rolling, r->argc - 1 - rolling, &count);
+    if (procs)
+        act_on(r, procs, count, ROLLOUT_RESTART, rolling ? 1 : ROLLOUT_ALL, "restarted");
 }
 
 /* ---- scale ---- */
 
-static void scale_drained(void *ctx, int err)
-{
-    struct request *r = ctx;
-    struct wait *w = r->pending.state;
-    (void)err;
-    if (!w)
-        return;
-    w->draining = false;
-    struct supervisor *sup = cmds(r)->sup;
-    for (int i = 0; i < w->n; i++) {
-        struct proc *p = supervisor_find(sup, w->names[i]);
-        if (p)
-            supervisor_remove(sup, p);
-    }
-    wait_progress(r);
-}
-
 static void scale_down(struct request *r, const char *program, int n)
 {
     const struct commands *e = cmds(r);
-    int max = supervisor_count(e->sup), count;
+    int max = supervisor_count(e->sup);
     struct proc **victims = calloc((size_t)max + 1, sizeof(*victims));
-    char **drain = calloc((size_t)max + 1, sizeof(char *));
-    count = victims && drain ? supervisor_scale_victims(e->sup, program, n, victims, max) : 0;
-    struct wait *w = victims ? wait_new(victims, count, GOAL_GONE, "removed") : NULL;
-    int nd = w ? drainable(r, victims, count, drain) : 0;
-    uint64_t bound = victims ? longest_bound(victims, count) : 0;
-    free(victims);
-    if (!w) {
-        free(drain);
+    if (!victims)
         return reply_end(r, PROTO_FAILED);
-    }
-    w->draining = nd > 0 && nginx_drain(e->nginx, (const char *const *)drain, nd,
-                                        scale_drained, r) == 0;
-    free(drain);
-    wait_on(r, w, bound);
-    if (!w->draining)
-        scale_drained(r, 0);
+    int count = supervisor_scale_victims(e->sup, program, n, victims, max);
+    act_on(r, victims, count, ROLLOUT_REMOVE, ROLLOUT_ALL, "removed");
 }
 
 static void scale_up(struct request *r, const char *program, int n)
@@ -581,20 +393,15 @@ static void scale_up(struct request *r, const char *program, int n)
     }
     struct proc **added = calloc((size_t)supervisor_count(e->sup) + 1, sizeof(*added));
     int count = 0;
-    for (int i = 0; added && i < supervisor_count(e->sup); i++) {
+    if (!added)
+        return reply_end(r, PROTO_FAILED);
+    for (int i = 0; i < supervisor_count(e->sup); i++) {
         struct proc *p = supervisor_proc(e->sup, i);
         if (!strcmp(proc_program(p)->name, program) && !proc_removing(p) &&
             proc_config(p)->num >= proc_program(p)->numprocs_start + before)
             added[count++] = p;
     }
-    struct wait *w = added ? wait_new(added, count, GOAL_UP, "started") : NULL;
-    for (int i = 0; w && i < w->n; i++)
-        w->since[i] = 0;
-    uint64_t bound = added ? longest_bound(added, count) : 0;
-    free(added);
-    if (!w)
-        return reply_end(r, PROTO_FAILED);
-    wait_for(r, w, bound);
+    act_on(r, added, count, ROLLOUT_AWAIT, ROLLOUT_ALL, "started");
 }
 
 static void cmd_scale(struct request *r)

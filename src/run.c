@@ -282,13 +282,14 @@ static bool hold(void *ctx, struct proc *p, bool removing)
 {
     struct run *r = ctx;
     return r->rollout && nginx_routes_to(r->nginx, p) &&
-           rollout_add(r->rollout, proc_name(p), removing) == 0;
+           rollout_add(r->rollout, p, removing ? ROLLOUT_DROP : ROLLOUT_RESTART) == 0;
 }
 
-static void rolled(void *ctx, const char *name, enum rollout_outcome o, const struct proc *p)
+static void rolled(void *ctx, const char *name, enum rollout_act act, enum rollout_outcome o,
+                   const struct proc *p)
 {
     (void)ctx;
-    if (o == ROLLOUT_RESTARTED)
+    if (o == ROLLOUT_DONE && act == ROLLOUT_RESTART)
         log_info("%s: ready under the new config", name);
     else if (o == ROLLOUT_FAILED)
         log_error("%s: not ready under the new config (%s%s%s)", name,
@@ -302,7 +303,7 @@ static void rolled_out(void *ctx, bool ok, int left)
         log_warn("reload: %d more processes keep their old config until restarted", left);
 }
 
-static const struct rollout_hooks reload_rollout = {rolled, rolled_out};
+static const struct rollout_hooks reload_rollout = {rolled, NULL, rolled_out};
 
 static int reload(void *ctx, char *msg, size_t len)
 {
@@ -589,7 +590,7 @@ static int setup(struct run *r)
     }
     if (!r->control)
         log_error("control: %s: tendctl cannot reach this tend", why);
-    if (!(r->rollout = rollout_new(r->sup, r->nginx, &reload_rollout, r)))
+    if (!(r->rollout = rollout_new(r->sup, r->nginx, 1, &reload_rollout, r)))
         return -ENOMEM;
     supervisor_observe(r->sup, on_change, r);
     uint64_t wd = notify_watchdog_ms();
