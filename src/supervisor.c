@@ -23,6 +23,8 @@ extern char **environ;
 
 static void proc_event(struct proc *p, enum proc_event ev);
 static void reconcile(struct supervisor *s);
+static void on_soon(uv_idle_t *h);
+static void release_held(struct supervisor *s);
 static bool all_down(const struct supervisor *s);
 static void on_notify(uv_timer_t *t);
 
@@ -175,7 +177,6 @@ static void set_state(struct proc *p, enum proc_state next)
         return;
     p->state = next;
     p->changed_ms = now_ms(s);
-    s->changed = true;
     if (next == PROC_RUNNING)
         p->failed_starts = 0;
     if (next != PROC_STOPPING)
@@ -305,14 +306,47 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_
 
 static void on_timer(uv_timer_t *t);
 
-static void on_soon(uv_idle_t *h);
+/* p joins list (once: flag says it is in) for the next turn. Out of memory, the
+ * next turn looks at every process instead. */
+static void list_put(struct plist *l, bool *flag, struct proc *p)
+{
+    struct supervisor *s = p->sup;
+    uv_idle_start(&s->soon, on_soon);
+    if (*flag)
+        return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        struct proc **more = realloc(l->v, sizeof(*more) * (size_t)cap);
+        if (!more) {
+            s->full_pass = true;
+            return;
+        }
+        l->v = more;
+        l->cap = cap;
+    }
+    l->v[l->n++] = p;
+    *flag = true;
+}
+
+/* Takes the list as it is: what joins it meanwhile waits for the next take. */
+static struct plist list_take(struct plist *l)
+{
+    struct plist taken = *l;
+    *l = (struct plist){0};
+    return taken;
+}
+
+void supervisor_mark(struct proc *p)
+{
+    list_put(&p->sup->dirty, &p->on_dirty, p);
+}
 
 static void arm(struct proc *p, uint64_t ms)
 {
     if (ms > 0)
         return (void)uv_timer_start(&p->timer, on_timer, ms, 0);
     p->due = true;
-    uv_idle_start(&p->sup->soon, on_soon);
+    list_put(&p->sup->due, &p->on_due, p);
 }
 
 static void disarm(struct proc *p)
@@ -537,7 +571,8 @@ static void sweep_removed(struct supervisor *s)
     s->sweep = false;
     for (int i = 0; i < s->nprocs; i++) {
         struct proc *p = s->procs[i];
-        if (p->removing && proc_state_is_down(p->state) && !p->queued) {
+        if (p->removing && proc_state_is_down(p->state) && !p->queued && !p->on_due &&
+            !p->on_dirty && !p->on_held) {
             log_info("%s: removed", p->cfg->name);
             index_del(&s->by_name, index_hash_str(p->cfg->name), p);
             p->gone = true;
@@ -585,7 +620,7 @@ static void on_tell(uv_idle_t *h)
     free(batch);
     if (s->sweep)
         sweep_removed(s);
-    reconcile(s); /* dependents held back until their dependencies' news was told */
+    release_held(s); /* dependents held back until their dependencies' news was told */
     if (!s->nnews)
         uv_idle_stop(h);
 }
@@ -651,7 +686,10 @@ static void proc_event(struct proc *p, enum proc_event ev)
         tell_later(p, old); /* retried at once: the same state, a new process */
     if (p->state == PROC_EXITED || p->state == PROC_FATAL)
         gave_up(p);
-    reconcile(p->sup);
+    if (p->sup->stopping) { /* what else may stop now: on the next turn */
+        p->sup->stop_pass = true;
+        uv_idle_start(&p->sup->soon, on_soon);
+    }
 }
 
 /* Why a start failed at ready_timeout: the check that did not pass. */
@@ -685,24 +723,29 @@ static void on_timer(uv_timer_t *t)
     expired(t->data);
 }
 
-/* The processes due now; those made due while handling these wait for the next turn
- * (a 0 ms uv_timer would not: libuv 1.44 reruns it in the same pass, starving I/O). */
+/* Each turn with work: the processes due now, then reconcile. Those made due while
+ * handling these wait for the next turn (a 0 ms uv_timer would not: libuv 1.44
+ * reruns it in the same pass, starving I/O). */
 static void on_soon(uv_idle_t *h)
 {
     struct supervisor *s = h->data;
-    int n = 0;
-    struct proc **due = calloc((size_t)s->nprocs + 1, sizeof(*due));
+    struct plist due = list_take(&s->due);
     uv_idle_stop(h);
-    for (int i = 0; due && i < s->nprocs; i++)
-        if (s->procs[i]->due) {
+    for (int i = 0; s->full_pass && i < s->nprocs; i++) /* a list was out of memory */
+        if (s->procs[i]->due && !s->procs[i]->on_due) {
             s->procs[i]->due = false;
-            due[n++] = s->procs[i];
+            expired(s->procs[i]);
         }
-    for (int i = 0; i < n; i++)
-        expired(due[i]);
-    if (!due)
-        uv_idle_start(h, on_soon); /* out of memory: try again next turn */
-    free(due);
+    for (int i = 0; i < due.n; i++) {
+        struct proc *p = due.v[i];
+        p->on_due = false;
+        if (p->due) {
+            p->due = false;
+            expired(p);
+        }
+    }
+    free(due.v);
+    reconcile(s);
 }
 
 bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
@@ -783,49 +826,80 @@ static bool all_down(const struct supervisor *s)
 
 static void reconcile_stop(struct supervisor *s)
 {
+    const struct program_cfg *last = NULL;
+    bool may = false;
+    s->stop_pass = false;
     for (int i = s->nprocs - 1; i >= 0; i--) {
         struct proc *p = s->procs[i];
-        if (!proc_state_is_down(p->state) && p->state != PROC_STOPPING && may_stop(s, p->prog))
+        if (proc_state_is_down(p->state) || p->state == PROC_STOPPING)
+            continue;
+        if (p->prog != last) /* a program's processes are side by side in the table */
+            may = may_stop(s, last = p->prog);
+        if (may)
             proc_event(p, EV_STOP);
     }
     if (s->stopped && all_down(s))
         uv_timer_start(&s->notify, on_notify, 0, 0);
 }
 
-static void reconcile_start(struct supervisor *s)
+/* What p's wanted state asks of its actual one, as events of the state machine. */
+static void reconcile_one(struct supervisor *s, struct proc *p)
 {
-    for (int i = 0; i < s->nprocs; i++) {
-        struct proc *p = s->procs[i];
-        if (p->wanted_up && proc_state_is_down(p->state) && deps_ready(s, p->prog))
-            proc_event(p, EV_START);
+    if (p->cycle) {
+        p->cycle = false;
+        if (p->state == PROC_RUNNING || p->state == PROC_STARTING)
+            return proc_event(p, EV_STOP); /* started again on its exit: wanted up */
+        if (p->pending.prog && p->state != PROC_STOPPING) /* no process: a reload's config */
+            supervisor_swap_pending(p, false);
     }
+    if (!p->wanted_up) {
+        p->kick = false;
+        if (!proc_state_is_down(p->state) && p->state != PROC_STOPPING)
+            proc_event(p, EV_STOP);
+        return;
+    }
+    bool kick = p->kick;
+    p->kick = false;
+    if (p->state == PROC_BACKOFF && kick)
+        return proc_event(p, EV_START);
+    if (!proc_state_is_down(p->state))
+        return; /* on its way: a STOPPING one starts again on its exit */
+    if (kick || deps_ready(s, p->prog))
+        return proc_event(p, EV_START);
+    list_put(&s->held, &p->on_held, p); /* until its dependencies' news is told */
 }
 
-/* Brings actual states towards wanted ones. Events it causes call it again; those
- * calls return at once and the outer one passes again until nothing changes. */
+/* Brings actual states towards wanted ones for the processes marked since the last
+ * turn: O(changed). Shutting down, the stop order is looked at instead. */
 static void reconcile(struct supervisor *s)
 {
-    if (s->reconciling)
-        return;
-    s->reconciling = true;
-    do {
-        s->changed = false;
-        if (s->stopping)
-            reconcile_stop(s);
-        else
-            reconcile_start(s);
-    } while (s->changed);
-    s->reconciling = false;
+    if (s->full_pass) {
+        s->full_pass = false;
+        for (int i = 0; i < s->nprocs; i++)
+            supervisor_mark(s->procs[i]);
+    }
+    struct plist dirty = list_take(&s->dirty);
+    for (int i = 0; i < dirty.n; i++) {
+        dirty.v[i]->on_dirty = false;
+        if (!s->stopping)
+            reconcile_one(s, dirty.v[i]);
+    }
+    free(dirty.v);
+    if (s->stopping && s->stop_pass)
+        reconcile_stop(s);
+    if (s->sweep) /* one leaving the table was listed: it may go now */
+        uv_idle_start(&s->tell, on_tell);
 }
 
-void supervisor_event(struct proc *p, enum proc_event ev)
+/* Dependencies' news was told: those held back for them are looked at again. */
+static void release_held(struct supervisor *s)
 {
-    proc_event(p, ev);
-}
-
-void supervisor_reconcile(struct supervisor *s)
-{
-    reconcile(s);
+    struct plist held = list_take(&s->held);
+    for (int i = 0; i < held.n; i++) {
+        held.v[i]->on_held = false;
+        supervisor_mark(held.v[i]);
+    }
+    free(held.v);
 }
 
 /* ---- snapshots ---- */
@@ -889,6 +963,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
     s->open_handles++;
     p->timer.data = p;
     s->procs[s->nprocs++] = p;
+    supervisor_mark(p);
     return p;
 }
 
@@ -924,7 +999,7 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
 
 void supervisor_start(struct supervisor *s)
 {
-    reconcile(s);
+    uv_idle_start(&s->soon, on_soon); /* every process is marked since it was added */
 }
 
 void supervisor_shutdown(struct supervisor *s, supervisor_stopped_cb *cb, void *ctx)
@@ -934,7 +1009,8 @@ void supervisor_shutdown(struct supervisor *s, supervisor_stopped_cb *cb, void *
     s->stopped_ctx = ctx;
     for (int i = 0; i < s->nprocs; i++)
         s->procs[i]->wanted_up = false;
-    reconcile(s);
+    s->stop_pass = true;
+    uv_idle_start(&s->soon, on_soon);
 }
 
 void supervisor_kill_all(struct supervisor *s)
@@ -998,6 +1074,9 @@ void supervisor_free(struct supervisor *s)
     free(s->news);
     s->news = NULL;
     s->nnews = 0;
+    free(s->due.v);
+    free(s->dirty.v);
+    free(s->held.v);
     uv_close((uv_handle_t *)&s->notify, on_handle_closed); /* s goes with its handles */
     uv_close((uv_handle_t *)&s->soon, on_handle_closed);
     uv_close((uv_handle_t *)&s->tell, on_handle_closed);

@@ -29,37 +29,32 @@ static void free_unused(struct supervisor *s)
 
 /* ---- commands ---- */
 
+/* These write what is wanted, nothing else (STYLE rule 14): reconcile acts on it
+ * on the next turn of the loop, so that no caller is inside a transition. */
 void supervisor_want_up(struct supervisor *s, struct proc *p)
 {
+    (void)s;
     p->wanted_up = true;
+    p->kick = true;
     p->removing = false;
     p->failed_starts = 0;
     backoff_reset(&p->backoff);
-    if (p->state == PROC_BACKOFF || (proc_state_is_down(p->state) && !s->stopping))
-        supervisor_event(p, EV_START);
-    supervisor_reconcile(s);
+    supervisor_mark(p);
 }
 
 void supervisor_want_down(struct supervisor *s, struct proc *p)
 {
-    p->wanted_up = false;
-    if (!proc_state_is_down(p->state))
-        supervisor_event(p, EV_STOP);
-    supervisor_reconcile(s);
+    (void)s;
+    p->wanted_up = p->kick = p->cycle = false;
+    supervisor_mark(p);
 }
 
 void supervisor_restart(struct supervisor *s, struct proc *p)
 {
-    p->wanted_up = true;
-    p->failed_starts = 0;
-    backoff_reset(&p->backoff);
-    if (p->state == PROC_RUNNING || p->state == PROC_STARTING) {
-        supervisor_event(p, EV_STOP); /* STOPPING, then started again as it is wanted up */
-        return;
-    }
-    if (p->pending.prog && (proc_state_is_down(p->state) || p->state == PROC_BACKOFF))
-        supervisor_swap_pending(p, false); /* no process: a reload's config from this start */
+    bool running = p->state == PROC_RUNNING || p->state == PROC_STARTING;
     supervisor_want_up(s, p);
+    p->removing = p->removing && running;
+    p->cycle = true;
 }
 
 void supervisor_remove(struct supervisor *s, struct proc *p)
@@ -141,7 +136,6 @@ int supervisor_scale_up(struct supervisor *s, const char *program, int n, char *
         p->wanted_up = true;
     }
     supervisor_sort(s);
-    supervisor_reconcile(s);
     return 0;
 }
 
@@ -262,5 +256,4 @@ void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hol
     supervisor_sort(s);
     snap->refs--; /* the reload's own hold; the current snapshot is never freed */
     free_unused(s);
-    supervisor_reconcile(s);
 }

@@ -32,6 +32,12 @@ struct exec_watch {
     int fd;
 };
 
+/* A list of processes waiting for the next turn (each in a list once: its flag). */
+struct plist {
+    struct proc **v;
+    int n, cap;
+};
+
 struct proc {
     struct supervisor *sup;
     struct snapshot *snap; /* holds prog and cfg */
@@ -43,8 +49,15 @@ struct proc {
         const struct proc_cfg *cfg;
     } pending;
     enum proc_state state;
-    bool wanted_up, failing;
+    /* Wanted state (STYLE rule 14): commands write these and mark it dirty; only
+     * reconcile turns them into events of the state machine. */
+    bool wanted_up;
+    bool kick;  /* a command's start: now, from BACKOFF too, whatever its dependencies */
+    bool cycle; /* a restart: a running process stops first, and starts again */
+    bool failing;
     bool due; /* its zero-delay timer: handled on the next turn of the loop */
+    /* in s->due, s->dirty, s->held: not freed while listed */
+    bool on_due, on_dirty, on_held;
     bool removing; /* leaves the table once down (scaled down, or gone from the config) */
     bool gone;     /* out of the table: freed once the news of it has been told */
     int queued;    /* news items that name it, not yet told */
@@ -69,7 +82,12 @@ struct supervisor {
     struct proc **procs;      /* in start order */
     int nprocs, cap;
     struct index by_name, by_pid; /* of the table's processes; by_pid while they run */
-    bool stopping, reconciling, changed, freeing;
+    bool stopping, freeing;
+    bool stop_pass; /* shutting down, something changed: see what may stop now */
+    bool full_pass; /* out of memory for a list: every process is looked at once */
+    /* Each turn, after the I/O: zero-delay timers due, then the processes whose
+     * wanted state changed; those held back by dependencies wait for news. */
+    struct plist due, dirty, held;
     bool sweep; /* a process leaving the table may be down now */
     /* STYLE rule 12: observers never run inside a transition. Changes are queued
      * here and told by the idle handle `tell`, in order, on the next turn. */
@@ -98,8 +116,8 @@ struct supervisor {
 struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
                             const struct program_cfg *g, const struct proc_cfg *c);
 void supervisor_sort(struct supervisor *s);
-void supervisor_event(struct proc *p, enum proc_event ev);
-void supervisor_reconcile(struct supervisor *s);
+/* p's wanted state changed: reconcile looks at it on the next turn. */
+void supervisor_mark(struct proc *p);
 /* Moves p to its pending config (after a reload); keep_sink when its logs are the same. */
 void supervisor_swap_pending(struct proc *p, bool keep_sink);
 /* p leaves the table once it is down and its news is told. */
