@@ -39,7 +39,7 @@ endif
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
 LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/json.c src/log.c src/shellwords.c \
-           src/expand.c src/envlist.c src/cpus.c src/inifile.c src/config.c \
+           src/expand.c src/envlist.c src/cpus.c src/inifile.c src/config_keys.c src/config.c \
            src/config_program.c src/config_nginx.c src/check.c src/signals.c src/reaper.c \
            src/pid1.c src/spawn.c src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c \
            src/output.c src/logfile.c src/childio.c src/readiness.c src/supervisor.c \
