@@ -14,9 +14,9 @@
 #include <sys/types.h>
 
 #include "diag.h"
+#include "log.h"
 #include "proc_policy.h"
 
-enum log_format { LOG_FORMAT_PREFIX, LOG_FORMAT_RAW, LOG_FORMAT_JSON };
 enum nginx_mode { NGINX_FULL, NGINX_INCLUDE };
 
 /* Where one output stream of a process goes. */
