@@ -14,6 +14,7 @@
 
 #include "config_int.h"
 #include "log.h"
+#include "proto.h"
 
 #define TEND(field) offsetof(struct tend_cfg, field)
 static const struct key_def tend_keys[] = {
@@ -171,10 +172,8 @@ static void load_settings(struct loader *L, const char *name, const struct key_d
 
 static void default_settings(struct tend_cfg *t, struct arena *a)
 {
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
-    t->socket = geteuid() == 0 ? "/run/tend.sock"
-                : xdg && *xdg  ? arena_printf(a, "%s/tend.sock", xdg)
-                               : arena_printf(a, "/tmp/tend-%u/tend.sock", (unsigned)geteuid());
+    char socket[PATH_MAX];
+    t->socket = arena_strdup(a, proto_default_socket(socket, sizeof(socket)));
     t->socket_mode = 0600;
     t->loglevel = LOG_INFO;
     t->umask = -1;
