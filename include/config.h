@@ -14,10 +14,9 @@
 #include <sys/types.h>
 
 #include "diag.h"
+#include "log.h"
+#include "proc_policy.h"
 
-enum autorestart { AUTORESTART_FALSE, AUTORESTART_UNEXPECTED, AUTORESTART_TRUE };
-enum ready_kind { READY_STARTSECS, READY_TCP, READY_HTTP, READY_NOTIFY };
-enum log_format { LOG_FORMAT_PREFIX, LOG_FORMAT_RAW, LOG_FORMAT_JSON };
 enum nginx_mode { NGINX_FULL, NGINX_INCLUDE };
 
 /* Where one output stream of a process goes. */

@@ -9,10 +9,12 @@
 #include <stddef.h>
 
 enum log_level { LOG_CRIT, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG, LOG_TRACE };
+/* log_format = prefix | raw | json: how tend's lines and its children's look on its streams. */
+enum log_format { LOG_FORMAT_PREFIX, LOG_FORMAT_RAW, LOG_FORMAT_JSON };
 
 /* critical error warn info debug trace blather (supervisord's names). */
 int log_level_parse(const char *s, int *level);
-/* format: a config.h log_format. */
+/* format: an enum log_format. */
 void log_setup(int level, int format, bool timestamps);
 int log_level(void);
 /* The sink receives whole formatted lines, newline included. */

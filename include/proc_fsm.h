@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "config.h"
+#include "proc_policy.h"
 
 enum proc_state {
     PROC_STOPPED,

@@ -59,4 +59,10 @@ int proto_split(char *buf, uint32_t len, char **argv, int max);
 /* Encodes argv as a request payload; returns its length, or -EMSGSIZE. */
 int proto_join(char *const *argv, int argc, char *out, size_t outlen);
 
+/* Where tend listens when its config names no socket, and so where tendctl looks
+ * when not told (-s, $TEND_SOCKET): /run/tend.sock for root, else
+ * $XDG_RUNTIME_DIR/tend.sock, else /tmp/tend-UID/tend.sock. Returns the path: a
+ * constant, or written into buf and cut to len (a socket's path is under 108 bytes). */
+const char *proto_default_socket(char *buf, size_t len);
+
 #endif

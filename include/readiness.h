@@ -7,7 +7,7 @@
 
 #include <uv.h>
 
-#include "config.h"
+#include "proc_policy.h"
 
 struct probe;
 typedef void probe_ready_cb(void *ctx);

@@ -1,4 +1,8 @@
-/* Private to the config module (config.c, config_program.c, config_nginx.c). */
+/* Private to the config module. Its files, each calling only those below it:
+ *   config.c          files, includes, sections dispatched, checks across them
+ *   config_nginx.c    [nginx], and the [program:nginx] it defines
+ *   config_program.c  [program:x], its processes, lookups in a snapshot
+ *   config_keys.c     key tables: values expanded, parsed and reported */
 #ifndef TEND_CONFIG_INT_H
 #define TEND_CONFIG_INT_H
 
@@ -18,6 +22,8 @@ struct loader {
     const char *hostname;
     const char *here_of, *here; /* %(here)s for the last file asked: realpath is not free */
 };
+
+/* ---- config_keys.c ---- */
 
 /* Expands e's value with vars (plus `here` and `host_node_name`); on failure
  * reports at e's line and returns NULL. An unset ENV_X is reported as a host
@@ -64,6 +70,11 @@ int config_set(struct loader *L, const struct ini_entry *e, const char *v, const
 void config_check_keys(struct loader *L, const struct ini_section *s, const struct key_def *defs);
 /* Splits a list written with commas and/or whitespace into a NULL-terminated array. */
 const char **config_split_list(struct arena *a, const char *s);
+/* The word of known (NULL-terminated) that word was most likely meant to be, for
+ * "did you mean"; NULL when none is close. */
+const char *config_nearest(const char *word, const char *const *known);
+
+/* ---- config_program.c, config_nginx.c ---- */
 
 int config_load_program(struct loader *L, struct ini_section *s, const char *name,
                         const char *group);

@@ -1,4 +1,5 @@
-/* config_program: [program:x] sections, and the expansion of their processes. */
+/* config_program: [program:x] sections, the expansion of their processes, and
+ * finding programs and processes in a snapshot. */
 #include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
@@ -352,6 +353,19 @@ static void check_command(struct loader *L, struct proc_cfg *proc, const struct 
     note_problem(L, proc, e, false, "command: '%s' not found in PATH", cmd);
 }
 
+/* Under /dev (but its world-writable /dev/shm and /dev/mqueue) and /proc, a path
+ * names a terminal, a device or a process's descriptor: what the config means is a
+ * stream there, a file anywhere else (stdout_logfile_type says otherwise). */
+enum log_kind config_log_kind(const char *path)
+{
+    if (!strncmp(path, "/proc/", 6))
+        return LOG_KIND_DEVICE;
+    if (strncmp(path, "/dev/", 5) || !strncmp(path, "/dev/shm/", 9) ||
+        !strncmp(path, "/dev/mqueue/", 12))
+        return LOG_KIND_FILE;
+    return LOG_KIND_DEVICE;
+}
+
 static int load_log(struct loader *L, struct proc_cfg *proc, const struct ini_entry *e,
                     const char *v, struct log_cfg *log, const char *stream, int kind)
 {
@@ -588,4 +602,27 @@ bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *
            pa->port != pb->port || !str_equal(a->user, b->user) || a->umask != b->umask ||
            a->redirect_stderr != b->redirect_stderr || a->ready != b->ready ||
            !str_equal(a->ready_path, b->ready_path);
+}
+
+/* ---- lookups in a snapshot ---- */
+
+const struct program_cfg *config_program(const struct config *c, const char *name)
+{
+    for (int i = 0; i < c->nprograms; i++)
+        if (!strcmp(c->programs[i].name, name))
+            return &c->programs[i];
+    return NULL;
+}
+
+const struct proc_cfg *config_process(const struct config *c, const char *name,
+                                      const struct program_cfg **prog)
+{
+    for (int i = 0; i < c->nprograms; i++)
+        for (int j = 0; j < c->programs[i].nprocs; j++)
+            if (!strcmp(c->programs[i].procs[j].name, name)) {
+                if (prog)
+                    *prog = &c->programs[i];
+                return &c->programs[i].procs[j];
+            }
+    return NULL;
 }

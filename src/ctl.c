@@ -2,7 +2,6 @@
  * connect, send the command's words, print the reply frames, exit with the
  * status tend sent. */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "proto.h"
 #include "version.h"
 
@@ -27,19 +27,11 @@ static int usage(FILE *out, int status)
     return status;
 }
 
-/* tend's default, worked out the same way (see config_load). */
+/* $TEND_SOCKET, else tend's own default. */
 static const char *default_socket(char *buf, size_t len)
 {
-    const char *env = getenv("TEND_SOCKET"), *xdg = getenv("XDG_RUNTIME_DIR");
-    if (env && *env)
-        return env;
-    if (geteuid() == 0)
-        return "/run/tend.sock";
-    if (xdg && *xdg)
-        snprintf(buf, len, "%s/tend.sock", xdg);
-    else
-        snprintf(buf, len, "/tmp/tend-%u/tend.sock", (unsigned)geteuid());
-    return buf;
+    const char *env = getenv("TEND_SOCKET");
+    return env && *env ? env : proto_default_socket(buf, len);
 }
 
 /* Only root's tend or one's own: a socket another user put where tend's should be
@@ -77,23 +69,6 @@ static int connect_to(const char *path)
     return fd;
 }
 
-/* To tend's socket: MSG_NOSIGNAL, since tend may have answered and closed before
- * the request went out (it refuses another user's connection at once), and its
- * answer is then still there to read. To stdout: write, and SIGPIPE as usual. */
-static int write_all(int fd, const char *buf, size_t len, bool sock)
-{
-    while (len > 0) {
-        ssize_t n = sock ? send(fd, buf, len, MSG_NOSIGNAL) : write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Reads exactly len bytes; 0 at a clean end before the first byte, -1 otherwise. */
 static int read_all(int fd, char *buf, size_t len)
 {
@@ -119,7 +94,9 @@ static int send_request(int fd, char **argv, int argc)
         return 1;
     }
     proto_header(frame, (uint32_t)n);
-    return write_all(fd, frame, PROTO_HEADER + (size_t)n, true) < 0 ? -errno : 0;
+    /* MSG_NOSIGNAL: tend may have answered and closed before the request went out (it
+     * refuses another user's connection at once), and its answer is then still there */
+    return fd_send_all(fd, frame, PROTO_HEADER + (size_t)n, NULL);
 }
 
 /* Prints reply frames until the end frame; returns its status. */
@@ -137,7 +114,9 @@ static int read_reply(int fd)
         }
         if (payload[0] == 'x')
             return len >= 2 ? (unsigned char)payload[1] : PROTO_FAILED;
-        write_all(payload[0] == 'e' ? STDERR_FILENO : STDOUT_FILENO, payload + 1, len - 1, false);
+        /* a write, not a send: SIGPIPE as usual when the reader of stdout went away */
+        int out = payload[0] == 'e' ? STDERR_FILENO : STDOUT_FILENO;
+        fd_write_all(out, payload + 1, len - 1, NULL);
     }
 }
 

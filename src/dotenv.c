@@ -1,5 +1,6 @@
 /* dotenv: a scanner over .env text that turns each assignment into "KEY=value". */
 #include "dotenv.h"
+#include "envlist.h"
 #include "textfile.h"
 
 #include <errno.h>
@@ -16,8 +17,9 @@ struct scan {
     const char *path;
     const char *pos, *end; /* the next unread byte and the end of the text */
     int line;              /* the line pos is on */
-    const char **env;      /* room for one entry per line, and the NULL */
-    int n;
+    /* room for one entry per line, and the NULL; a later KEY replaces the earlier one
+     * where it stands (envlist_put): a child sees the last value */
+    const char **env;
     struct diag_list *d;
 };
 
@@ -79,17 +81,6 @@ static bool fail(struct scan *s, int line, const char *fmt, ...)
     va_end(ap);
     diag_add(s->d, DIAG_ERROR, DIAG_SYNTAX, s->path, line, "%s", msg);
     return false;
-}
-
-/* A later KEY replaces the earlier one where it stands: a child sees the last value. */
-static void set(struct scan *s, char *kv, size_t keylen)
-{
-    for (int i = 0; i < s->n; i++)
-        if (strncmp(s->env[i], kv, keylen + 1) == 0) {
-            s->env[i] = kv;
-            return;
-        }
-    s->env[s->n++] = kv;
 }
 
 /* "KEY=" followed by room for a value of at most vmax bytes. */
@@ -171,7 +162,7 @@ static bool quoted_value(struct scan *s, const char *key, size_t keylen, const c
     next_line(s, close);
     if (rest < s->end && *rest != '\n' && *rest != '#')
         return fail(s, line, "unexpected text after the closing quote");
-    set(s, kv, keylen);
+    envlist_put(s->env, kv);
     return true;
 }
 
@@ -185,7 +176,7 @@ static void plain_value(struct scan *s, const char *key, size_t keylen, const ch
         end--;
     char *kv = new_entry(s, key, keylen, (size_t)(end - v));
     memcpy(kv + keylen + 1, v, (size_t)(end - v));
-    set(s, kv, keylen);
+    envlist_put(s->env, kv);
     next_line(s, v);
 }
 

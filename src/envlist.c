@@ -1,12 +1,15 @@
-/* envlist: a scanner for comma-separated KEY=value pairs with optional quotes. */
+/* envlist: KEY=value lists. A scanner for supervisord's comma-separated pairs with
+ * optional quotes, and the one place that sets a variable in a list or starts a
+ * child's environment from tend's. */
 #include "envlist.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-static size_t count(const char **list)
+static size_t count(const char *const *list)
 {
     size_t n = 0;
     while (list && list[n])
@@ -14,16 +17,50 @@ static size_t count(const char **list)
     return n;
 }
 
+/* Whether entry ("KEY=value") sets the variable kv sets. */
+static bool same_key(const char *entry, const char *kv)
+{
+    size_t keylen = strcspn(kv, "=");
+    return !strncmp(entry, kv, keylen) && entry[keylen] == '=';
+}
+
 const char **envlist_set(struct arena *a, const char **list, const char *kv)
 {
-    size_t n = count(list), keylen = strcspn(kv, "=");
+    size_t n = count(list);
     const char **out = arena_alloc(a, sizeof(char *) * (n + 2));
     size_t j = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(list[i], kv, keylen) != 0 || list[i][keylen] != '=')
+        if (!same_key(list[i], kv))
             out[j++] = list[i];
     out[j++] = kv;
     out[j] = NULL;
+    return out;
+}
+
+void envlist_put(const char **env, const char *kv)
+{
+    size_t i = 0;
+    while (env[i] && !same_key(env[i], kv))
+        i++;
+    env[i] = kv;
+}
+
+/* systemd's variables are for tend: a child that saw them could speak for tend. */
+static bool systemd_var(const char *kv)
+{
+    return !strncmp(kv, "NOTIFY_SOCKET=", 14) || !strncmp(kv, "WATCHDOG_USEC=", 14) ||
+           !strncmp(kv, "WATCHDOG_PID=", 13);
+}
+
+const char **envlist_inherit(char *const *env, size_t room)
+{
+    size_t n = count((const char *const *)env);
+    const char **out = calloc(n + room + 1, sizeof(char *));
+    if (!out)
+        return NULL;
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (!systemd_var(env[i]))
+            out[j++] = env[i];
     return out;
 }
 

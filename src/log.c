@@ -1,7 +1,6 @@
 /* log: one formatter for every line tend writes to its own streams. */
 #include "log.h"
 
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "fd.h"
 #include "json.h"
 
 static struct {
@@ -138,19 +137,11 @@ size_t log_format_line(char *out, size_t outlen, const char *name, const char *s
 
 /* Without a sink (before the loop runs, and at the very end) a line goes straight
  * to stderr, and is dropped rather than wait for a reader that does not read: PID 1
- * must not hang on its way out. A line (at most 4096 bytes) fits when poll says
- * the stream can take more. */
+ * must not hang on its way out. A line (at most 4096 bytes) fits once the stream
+ * has room, which is waited for 100 ms at the most. */
 static void write_direct(const char *line, size_t len)
 {
-    struct pollfd p = {.fd = STDERR_FILENO, .events = POLLOUT};
-    for (size_t off = 0; off < len;) {
-        if (poll(&p, 1, 100) != 1 || !(p.revents & POLLOUT))
-            return;
-        ssize_t w = write(STDERR_FILENO, line + off, len - off);
-        if (w <= 0)
-            return;
-        off += (size_t)w;
-    }
+    fd_write_all_within(STDERR_FILENO, line, len, 100, NULL);
 }
 
 void log_msg(int level, const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 #include "safepath.h"
 
@@ -254,22 +255,15 @@ static int write_all(struct logfile *f, const char *buf, size_t len)
         f->torn = false;
     }
     uint64_t start = f->size;
-    while (len > 0) {
-        ssize_t n = write(f->fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            int err = errno;
-            if (f->size > start && ftruncate(f->fd, (off_t)start) == 0)
-                f->size = start;
-            f->torn = f->size > start;
-            return -err;
-        }
-        f->size += (uint64_t)n;
-        buf += n;
-        len -= (size_t)n;
+    size_t done;
+    int r = fd_write_all(f->fd, buf, len, &done);
+    f->size += done;
+    if (r < 0) {
+        if (f->size > start && ftruncate(f->fd, (off_t)start) == 0)
+            f->size = start;
+        f->torn = f->size > start;
     }
-    return 0;
+    return r;
 }
 
 static void file_write(struct logfile *f, const char *buf, size_t len)

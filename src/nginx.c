@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 #include "nginx_conf.h"
 #include "safepath.h"
@@ -204,18 +205,11 @@ static int write_file(const char *path, const char *text, bool fresh, char *why,
         unlinkat(dir, base, 0);
         close(dir);
     }
-    int fd = safepath_open(path, &o, NULL, why, len), r = 0;
+    int fd = safepath_open(path, &o, NULL, why, len);
     if (fd < 0)
         return fd;
     fcntl(fd, F_SETFL, O_WRONLY); /* a regular file: blocking is brief */
-    size_t n = strlen(text);
-    for (size_t off = 0; off < n && r == 0;) {
-        ssize_t w = write(fd, text + off, n - off);
-        if (w < 0 && errno != EINTR)
-            r = -errno;
-        else if (w > 0)
-            off += (size_t)w;
-    }
+    int r = fd_write_all(fd, text, strlen(text), NULL);
     if (close(fd) < 0 && r == 0)
         r = -errno;
     if (r < 0)

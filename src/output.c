@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fd.h"
 #include "log.h"
 
 /* Past HIGH_WATER the children's pipes pause (backpressure); MAX_QUEUED bounds what
@@ -144,20 +145,13 @@ static void on_written(uv_write_t *req, int status)
  * opened O_NONBLOCK): what it does not take now is counted, not waited for. */
 static void write_sync(struct output *o, const char *buf, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(o->fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) {
-            o->dropped += lines_in(buf, len);
-            return;
-        }
-        if (n < 0)
-            return gone(o, -errno);
-        o->written += (uint64_t)n;
-        buf += n;
-        len -= (size_t)n;
-    }
+    size_t done;
+    int r = fd_write_all(o->fd, buf, len, &done);
+    o->written += done;
+    if (r == -EAGAIN)
+        o->dropped += lines_in(buf + done, len - done);
+    else if (r < 0)
+        gone(o, r);
 }
 
 void output_write(struct output *o, const char *buf, size_t len)

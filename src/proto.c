@@ -2,7 +2,10 @@
 #include "proto.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void proto_header(char out[PROTO_HEADER], uint32_t len)
 {
@@ -67,4 +70,16 @@ enum proto_feed proto_feed(struct proto_request *r, const char *data, size_t n, 
     if (r->len > PROTO_HEADER + *len)
         return PROTO_EXTRA;
     return r->len == PROTO_HEADER + *len ? PROTO_DONE : PROTO_MORE;
+}
+
+const char *proto_default_socket(char *buf, size_t len)
+{
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (geteuid() == 0)
+        return "/run/tend.sock";
+    if (xdg && *xdg)
+        snprintf(buf, len, "%s/tend.sock", xdg);
+    else
+        snprintf(buf, len, "/tmp/tend-%u/tend.sock", (unsigned)geteuid());
+    return buf;
 }

@@ -13,6 +13,7 @@
 
 #include "backoff.h"
 #include "childio.h"
+#include "envlist.h"
 #include "log.h"
 #include "pid1.h"
 #include "readiness.h"
@@ -219,40 +220,15 @@ static void set_pid(struct proc *p, pid_t pid)
         log_error("%s: out of memory: its exit will be taken for an orphan's", p->cfg->name);
 }
 
-/* systemd's variables are for tend: a child that saw them could speak for tend. */
-static bool systemd_var(const char *kv)
-{
-    return !strncmp(kv, "NOTIFY_SOCKET=", 14) || !strncmp(kv, "WATCHDOG_USEC=", 14) ||
-           !strncmp(kv, "WATCHDOG_PID=", 13);
-}
-
 static const char **child_env(struct proc *p)
 {
     const struct config *c = p->sup->cfg;
-    size_t n = 0, extra = 5;
-    while (environ[n])
-        n++;
+    size_t extra = 5;
     for (const char **e = c->tend.env; *e; e++)
         extra++;
     for (const char **e = p->cfg->env; *e; e++)
         extra++;
-    const char **env = calloc(n + extra + 1, sizeof(char *));
-    if (!env)
-        return NULL;
-    for (size_t i = 0, j = 0; i < n; i++)
-        if (!systemd_var(environ[i]))
-            env[j++] = environ[i];
-    return env;
-}
-
-/* Sets KEY=value in a NULL-terminated array with room to grow. */
-static void env_put(const char **env, const char *kv)
-{
-    size_t keylen = strcspn(kv, "="), i = 0;
-    for (; env[i]; i++)
-        if (!strncmp(env[i], kv, keylen) && env[i][keylen] == '=')
-            break;
-    env[i] = kv;
+    return envlist_inherit(environ, extra);
 }
 
 /* The options p's child is started with, without environment and descriptors:
@@ -273,19 +249,19 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_
     if (!env)
         return set_error(p, "out of memory"), -ENOMEM;
     for (const char **e = p->sup->cfg->tend.env; *e; e++)
-        env_put(env, *e);
+        envlist_put(env, *e);
     for (const char **e = p->cfg->env; *e; e++)
-        env_put(env, *e);
+        envlist_put(env, *e);
     /* supervisord's: scripts check these to know they run supervised */
-    env_put(env, "SUPERVISOR_ENABLED=1");
+    envlist_put(env, "SUPERVISOR_ENABLED=1");
     snprintf(name, sizeof(name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
     snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", g->group);
-    env_put(env, name);
-    env_put(env, group);
+    envlist_put(env, name);
+    envlist_put(env, group);
     char notify[128];
     if (p->notify) {
         snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", readiness_path(p->notify));
-        env_put(env, notify);
+        envlist_put(env, notify);
     }
     childio_child_fds(pipes, fds);
     const struct pid1_origin *o = pid1_origin();
