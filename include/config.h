@@ -130,6 +130,13 @@ struct tend_cfg {
     uint64_t shutdown_timeout_ms;
 };
 
+/* A process by name, for config_process. */
+struct config_name {
+    const char *name;
+    const struct program_cfg *prog;
+    const struct proc_cfg *proc;
+};
+
 struct config {
     const char *path; /* the main file */
     struct tend_cfg tend;
@@ -138,7 +145,9 @@ struct config {
     struct group_cfg *groups;
     int ngroups;
     struct nginx_cfg *nginx; /* NULL without an [nginx] section */
-    struct arena *arena;     /* owns everything above */
+    const struct config_name *names; /* every process, sorted by name: O(log n) lookups */
+    int nnames;
+    struct arena *arena; /* owns everything above */
 };
 
 /* What a log path names when its type is not given: a stream under /dev and /proc
@@ -165,9 +174,10 @@ const struct program_cfg *config_program(const struct config *c, const char *nam
 const struct proc_cfg *config_process(const struct config *c, const char *name,
                                       const struct program_cfg **prog);
 /* Expands process `index` (0-based) of prog, for numprocs changed at run time.
- * The result lives in c's arena. Returns NULL and *err on failure. */
-const struct proc_cfg *config_expand_process(struct config *c, const struct program_cfg *prog,
-                                             int index, const char **err);
+ * The result (and *err on failure, with NULL returned) lives in a: c is a snapshot
+ * and stays as it is. */
+const struct proc_cfg *config_expand_process(const struct config *c, const struct program_cfg *prog,
+                                             int index, struct arena *a, const char **err);
 /* Whether a process would run differently under the two configs (restart on reload). */
 bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *pa,
                             const struct program_cfg *b, const struct proc_cfg *pb);

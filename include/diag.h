@@ -24,6 +24,7 @@ struct diag_list {
     struct diag *items;
     int n, cap;
     bool strict; /* warnings count as errors */
+    int lost;    /* errors out of memory kept from the list: counted, said as such */
 };
 
 void diag_add(struct diag_list *l, enum diag_severity sev, enum diag_kind kind, const char *file,

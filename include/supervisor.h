@@ -69,9 +69,11 @@ struct reload_summary {
 typedef bool supervisor_hold_cb(void *ctx, struct proc *p, bool removing);
 /* Applies a new config: new processes start, removed ones stop and go, changed
  * ones restart (under the new config from their next start), unchanged ones are
- * not touched. The supervisor owns next. hold may be NULL. */
-void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
-                       void *ctx, struct reload_summary *sum);
+ * not touched. The supervisor owns next from here on; the config it replaces may
+ * be freed. hold may be NULL. Returns 0, or -ENOMEM before anything changed (next
+ * stays the caller's, the running config is kept). */
+int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
+                      void *ctx, struct reload_summary *sum);
 
 /* Reading the table (status, nginx, tendctl). */
 int supervisor_count(const struct supervisor *s);

@@ -15,25 +15,17 @@ struct block {
 
 struct arena {
     struct block *head;
+    jmp_buf *oom;
 };
-
-/* Out of memory while building a config leaves nothing sensible to do: the
- * daemon cannot report on a snapshot it could not build, so fail loudly. */
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n);
-    if (!p) {
-        fputs("tend: out of memory\n", stderr);
-        abort();
-    }
-    return p;
-}
 
 struct arena *arena_new(void)
 {
-    struct arena *a = xmalloc(sizeof(*a));
-    a->head = NULL;
-    return a;
+    return calloc(1, sizeof(struct arena));
+}
+
+void arena_on_oom(struct arena *a, jmp_buf *to)
+{
+    a->oom = to;
 }
 
 void arena_free(struct arena *a)
@@ -53,7 +45,13 @@ void *arena_alloc(struct arena *a, size_t size)
     struct block *b = a->head;
     if (!b || b->size - b->used < size) {
         size_t cap = size > BLOCK_SIZE ? size : BLOCK_SIZE;
-        b = xmalloc(sizeof(*b) + cap);
+        if (!(b = malloc(sizeof(*b) + cap))) {
+            if (!a->oom) { /* a builder without a place to fail to: a bug in tend */
+                fputs("tend: out of memory in an arena with nowhere to go\n", stderr);
+                abort();
+            }
+            longjmp(*a->oom, 1);
+        }
         b->size = cap;
         b->used = 0;
         b->next = a->head;

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <glob.h>
 #include <libgen.h>
 #include <limits.h>
@@ -103,9 +104,15 @@ static void include_pattern(struct loader *L, const struct ini_entry *e, const c
                  "include '%s': No such file or directory", full);
         return;
     }
-    for (size_t i = 0; r == 0 && i < g.gl_pathc; i++)
-        read_tree(L, g.gl_pathv[i], e->file, e->line);
+    if (r != 0)
+        return;
+    /* the names into the arena first: reading may run out of memory (arena_on_oom) */
+    const char **files = arena_alloc(L->a, sizeof(*files) * (g.gl_pathc + 1));
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        files[i] = arena_strdup(L->a, g.gl_pathv[i]);
     globfree(&g);
+    for (const char **f = files; *f; f++)
+        read_tree(L, *f, e->file, e->line);
 }
 
 static void read_includes(struct loader *L, const char *path)
@@ -311,27 +318,21 @@ static void check_groups(struct loader *L)
     }
 }
 
-struct named {
-    const char *name;
-    const struct program_cfg *prog;
-};
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
-}
-
-/* Sorted, a name used twice sits next to itself: n log n for 100,000 processes. */
+/* Sorted, a name used twice sits next to itself: n log n for 100,000 processes.
+ * The sorted list stays in the snapshot for config_process. */
 static void check_names(struct loader *L)
 {
     size_t n = 0, k = 0;
     for (int i = 0; i < L->c->nprograms; i++)
         n += (size_t)L->c->programs[i].nprocs;
-    struct named *all = arena_alloc(L->a, sizeof(*all) * (n + 1));
+    struct config_name *all = arena_alloc(L->a, sizeof(*all) * (n + 1));
     for (int i = 0; i < L->c->nprograms; i++)
         for (int j = 0; j < L->c->programs[i].nprocs; j++)
-            all[k++] = (struct named){L->c->programs[i].procs[j].name, &L->c->programs[i]};
-    qsort(all, n, sizeof(*all), by_name);
+            all[k++] = (struct config_name){L->c->programs[i].procs[j].name, &L->c->programs[i],
+                                            &L->c->programs[i].procs[j]};
+    qsort(all, n, sizeof(*all), config_name_cmp);
+    L->c->names = all;
+    L->c->nnames = (int)n;
     for (size_t i = 1; i < n; i++)
         if (!strcmp(all[i - 1].name, all[i].name)) {
             const struct program_cfg *p = all[i].prog > all[i - 1].prog ? all[i].prog : all[i - 1].prog;
@@ -398,16 +399,25 @@ static void check_depends(struct loader *L)
     }
 }
 
-static void begin(struct loader *L, const char *path, struct diag_list *diags)
+static void begin(struct loader *L, struct arena *a, const char *path, struct diag_list *diags)
 {
     char host[256] = "localhost";
     gethostname(host, sizeof(host) - 1);
-    struct arena *a = arena_new();
     *L = (struct loader){.a = a, .d = diags, .doc = {.a = a}, .hostname = arena_strdup(a, host)};
     L->c = arena_alloc(a, sizeof(*L->c));
+    L->tend = &L->c->tend;
     L->c->arena = a;
     L->c->path = arena_strdup(a, path);
     default_settings(&L->c->tend, a);
+}
+
+/* Out of memory while loading: what was built goes, the error is said, and a
+ * running tend keeps its config (see tend(8), Memory). */
+static int out_of_memory(struct arena *a, const char *path, struct diag_list *diags)
+{
+    arena_free(a);
+    diag_add(diags, DIAG_ERROR, DIAG_HOST, path, 0, "out of memory");
+    return -ENOMEM;
 }
 
 /* From the merged document to the snapshot: sections, then checks across them. */
@@ -437,23 +447,41 @@ static int finish(struct loader *L, int r, int before, struct config **out)
     return 0;
 }
 
-int config_load(const char *path, struct config **out, struct diag_list *diags)
+/* Both loaders: from a file tree (e == NULL) or from entries tend dev made. Memory
+ * that runs out fails to one place (arena_on_oom); a and L are not changed in this
+ * frame after setjmp. */
+static int load(const char *path, const struct config_entry *e, int n, struct config **out,
+                struct diag_list *diags)
 {
     struct loader L;
-    begin(&L, path, diags);
+    struct arena *a = arena_new();
+    jmp_buf oom;
+    if (!a)
+        return out_of_memory(a, path, diags);
+    if (setjmp(oom))
+        return out_of_memory(a, path, diags);
+    arena_on_oom(a, &oom);
+    begin(&L, a, path, diags);
     int before = diag_errors(diags);
-    return finish(&L, read_tree(&L, path, NULL, 0), before, out);
+    int r = e ? 0 : read_tree(&L, path, NULL, 0);
+    for (int i = 0; i < n; i++)
+        inidoc_set(&L.doc, e[i].section, e[i].key, e[i].value, e[i].file, e[i].line);
+    r = finish(&L, r, before, out);
+    if (r == 0)
+        arena_on_oom(a, NULL); /* the snapshot is done: nothing more is allocated in it */
+    return r;
+}
+
+int config_load(const char *path, struct config **out, struct diag_list *diags)
+{
+    return load(path, NULL, 0, out, diags);
 }
 
 int config_build(const char *path, const struct config_entry *e, int n, struct config **out,
                  struct diag_list *diags)
 {
-    struct loader L;
-    begin(&L, path, diags);
-    int before = diag_errors(diags);
-    for (int i = 0; i < n; i++)
-        inidoc_set(&L.doc, e[i].section, e[i].key, e[i].value, e[i].file, e[i].line);
-    return finish(&L, 0, before, out);
+    static const struct config_entry none;
+    return load(path, e ? e : &none, n, out, diags);
 }
 
 void config_free(struct config *c)

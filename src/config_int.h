@@ -13,7 +13,8 @@
 #include "inifile.h"
 
 struct loader {
-    struct config *c;
+    struct config *c;             /* the snapshot being built (NULL: expanding for scale) */
+    const struct tend_cfg *tend;  /* its settings, or those of the snapshot scale reads */
     struct arena *a;
     struct inidoc doc;
     struct diag_list *d;
@@ -75,6 +76,9 @@ const char **config_split_list(struct arena *a, const char *s);
 const char *config_nearest(const char *word, const char *const *known);
 
 /* ---- config_program.c, config_nginx.c ---- */
+
+/* Orders struct config_name by name (qsort, bsearch). */
+int config_name_cmp(const void *a, const void *b);
 
 int config_load_program(struct loader *L, struct ini_section *s, const char *name,
                         const char *group);

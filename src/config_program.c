@@ -2,6 +2,7 @@
  * finding programs and processes in a snapshot. */
 #include <ctype.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
@@ -341,7 +342,7 @@ static void check_command(struct loader *L, struct proc_cfg *proc, const struct 
             note_problem(L, proc, e, false, "command: '%s' is not an executable file", cmd);
         return;
     }
-    path = path ? path : env_get(L->c->tend.env, "PATH");
+    path = path ? path : env_get(L->tend->env, "PATH");
     path = path ? path : getenv("PATH");
     path = path ? path : "/usr/local/bin:/usr/bin:/bin";
     for (const char *p = path; *p; p += *p == ':') {
@@ -378,7 +379,7 @@ static int load_log(struct loader *L, struct proc_cfg *proc, const struct ini_en
     else if (!strcasecmp(v, "AUTO")) /* as supervisord's: NAME-stdout---tend-RANDOM.log */
         log->target = LOG_TO_FILE, log->auto_name = true,
         log->path = arena_printf(L->a, "%s/%s-%s---tend-",
-                                 L->c->tend.childlogdir ? L->c->tend.childlogdir : "/tmp",
+                                 L->tend->childlogdir ? L->tend->childlogdir : "/tmp",
                                  proc->name, stream);
     else if (!*v)
         return error_at(L, e, "expected a path, AUTO or NONE, not", v);
@@ -562,18 +563,27 @@ int config_load_program(struct loader *L, struct ini_section *s, const char *nam
     return r < 0 || diag_errors(L->d) > before ? -EINVAL : 0;
 }
 
-const struct proc_cfg *config_expand_process(struct config *c, const struct program_cfg *p,
-                                             int index, const char **err)
+const struct proc_cfg *config_expand_process(const struct config *c, const struct program_cfg *p,
+                                             int index, struct arena *a, const char **err)
 {
-    struct diag_list d = {0};
-    struct loader L = {.c = c, .a = c->arena, .d = &d, .hostname = "localhost"};
-    struct proc_cfg *proc = arena_alloc(c->arena, sizeof(*proc));
+    static struct diag_list d; /* static: kept as it is across a longjmp */
+    struct loader L = {.tend = &c->tend, .a = a, .d = &d, .hostname = "localhost"};
+    jmp_buf oom;
+    if (setjmp(oom)) { /* what was put in a stays until a goes: a scale's overlay */
+        arena_on_oom(a, NULL);
+        diag_clear(&d);
+        *err = "out of memory";
+        return NULL;
+    }
+    arena_on_oom(a, &oom);
+    struct proc_cfg *proc = arena_alloc(a, sizeof(*proc));
     char host[256] = "localhost";
     gethostname(host, sizeof(host) - 1);
-    L.hostname = arena_strdup(c->arena, host);
+    L.hostname = arena_strdup(a, host);
     int r = expand_process(&L, p, index, proc);
     if (r < 0 || diag_errors(&d))
-        *err = arena_strdup(c->arena, d.n ? d.items[0].msg : "cannot expand process");
+        *err = arena_strdup(a, d.n ? d.items[0].msg : "cannot expand process");
+    arena_on_oom(a, NULL);
     diag_clear(&d);
     return r < 0 ? NULL : proc;
 }
@@ -614,15 +624,19 @@ const struct program_cfg *config_program(const struct config *c, const char *nam
     return NULL;
 }
 
+int config_name_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct config_name *)a)->name, ((const struct config_name *)b)->name);
+}
+
 const struct proc_cfg *config_process(const struct config *c, const char *name,
                                       const struct program_cfg **prog)
 {
-    for (int i = 0; i < c->nprograms; i++)
-        for (int j = 0; j < c->programs[i].nprocs; j++)
-            if (!strcmp(c->programs[i].procs[j].name, name)) {
-                if (prog)
-                    *prog = &c->programs[i];
-                return &c->programs[i].procs[j];
-            }
-    return NULL;
+    const struct config_name key = {.name = name};
+    const struct config_name *n = c->names ? bsearch(&key, c->names, (size_t)c->nnames,
+                                                     sizeof(key), config_name_cmp)
+                                           : NULL;
+    if (n && prog)
+        *prog = n->prog;
+    return n ? n->proc : NULL;
 }

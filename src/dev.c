@@ -4,6 +4,7 @@
 #include "dev.h"
 
 #include <errno.h>
+#include <setjmp.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -89,10 +90,28 @@ static void program_of(struct arena *a, const struct dev *d, const struct procfi
     add(e, n, s, "stopwaitsecs", "5", file, p->line);
 }
 
+/* Reported in diags, or on stderr (before anything runs). */
+static int out_of_memory(struct arena *a, const char *file, struct diag_list *diags)
+{
+    arena_free(a);
+    if (diags)
+        diag_add(diags, DIAG_ERROR, DIAG_HOST, file, 0, "out of memory");
+    else
+        fprintf(stderr, "tend dev: %s: out of memory\n", file);
+    return -ENOMEM;
+}
+
+/* A reload reads the Procfile again: out of memory, it fails like a bad one. */
 static int load_procfile(const void *ctx, struct config **out, struct diag_list *diags)
 {
     const struct dev *d = ctx;
     struct arena *a = arena_new();
+    jmp_buf oom;
+    if (!a)
+        return out_of_memory(a, d->procfile, diags);
+    if (setjmp(oom))
+        return out_of_memory(a, d->procfile, diags);
+    arena_on_oom(a, &oom);
     struct procfile *pf;
     int n = 0, r = procfile_read(a, d->procfile, &pf, diags);
     if (r == 0 && pf->n == 0) {
@@ -130,6 +149,12 @@ static int load_env(const struct dev *d)
 {
     struct arena *a = arena_new();
     struct diag_list diags = {0};
+    jmp_buf oom;
+    if (!a)
+        return out_of_memory(a, ".env", NULL);
+    if (setjmp(oom)) /* before anything runs: tend dev stops */
+        return out_of_memory(a, ".env", NULL);
+    arena_on_oom(a, &oom);
     const char **env;
     char path[PATH_MAX + 8];
     snprintf(path, sizeof(path), "%s/.env", d->dir);

@@ -5,34 +5,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *vformat(const char *fmt, va_list ap)
-{
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        abort();
-    return s;
-}
-
+/* Out of memory, a message is not kept; an error is still counted (lost), so that
+ * a config with it is refused all the same. */
 void diag_add(struct diag_list *l, enum diag_severity sev, enum diag_kind kind, const char *file,
               int line, const char *fmt, ...)
 {
+    sev = l->strict ? DIAG_ERROR : sev;
     if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 8;
-        l->items = realloc(l->items, sizeof(*l->items) * (size_t)l->cap);
-        if (!l->items)
-            abort();
+        int cap = l->cap ? l->cap * 2 : 8;
+        struct diag *more = realloc(l->items, sizeof(*l->items) * (size_t)cap);
+        if (!more) {
+            l->lost += sev == DIAG_ERROR;
+            return;
+        }
+        l->items = more;
+        l->cap = cap;
     }
     va_list ap;
     va_start(ap, fmt);
-    struct diag *d = &l->items[l->n++];
-    d->severity = l->strict ? DIAG_ERROR : sev;
-    d->kind = kind;
-    d->file = strdup(file ? file : "-");
-    d->line = line;
-    d->msg = vformat(fmt, ap);
+    char *msg = NULL, *where = strdup(file ? file : "-");
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
     va_end(ap);
-    if (!d->file)
-        abort();
+    if (!msg || !where) {
+        free(msg);
+        free(where);
+        l->lost += sev == DIAG_ERROR;
+        return;
+    }
+    l->items[l->n++] = (struct diag){sev, kind, where, line, msg};
 }
 
 static int count(const struct diag_list *l, enum diag_severity sev)
@@ -45,7 +46,7 @@ static int count(const struct diag_list *l, enum diag_severity sev)
 
 int diag_errors(const struct diag_list *l)
 {
-    return count(l, DIAG_ERROR);
+    return count(l, DIAG_ERROR) + l->lost;
 }
 
 int diag_warnings(const struct diag_list *l)
@@ -81,15 +82,19 @@ void diag_print(const struct diag_list *l, FILE *out)
 {
     char buf[4096];
     const struct diag **order = calloc((size_t)l->n + 1, sizeof(*order));
-    if (!order)
-        abort();
-    for (int i = 0; i < l->n; i++) { /* insertion sort: stable, and lists are short */
+    if (l->lost)
+        fprintf(out, "error: out of memory: %d more errors are not shown\n", l->lost);
+    for (int i = 0; !order && i < l->n; i++) { /* out of memory: in the order found */
+        format_one(&l->items[i], buf, sizeof(buf));
+        fprintf(out, "%s\n", buf);
+    }
+    for (int i = 0; order && i < l->n; i++) { /* insertion sort: stable, and lists are short */
         int j = i;
         for (; j > 0 && before(l, &l->items[i], order[j - 1]); j--)
             order[j] = order[j - 1];
         order[j] = &l->items[i];
     }
-    for (int i = 0; i < l->n; i++) {
+    for (int i = 0; order && i < l->n; i++) {
         format_one(order[i], buf, sizeof(buf));
         fprintf(out, "%s\n", buf);
     }
@@ -98,7 +103,7 @@ void diag_print(const struct diag_list *l, FILE *out)
 
 void diag_first_error(const struct diag_list *l, char *buf, size_t len)
 {
-    snprintf(buf, len, "no error");
+    snprintf(buf, len, l->lost ? "out of memory" : "no error");
     for (int i = 0; i < l->n; i++)
         if (l->items[i].severity == DIAG_ERROR) {
             format_one(&l->items[i], buf, len);
@@ -114,5 +119,5 @@ void diag_clear(struct diag_list *l)
     }
     free(l->items);
     l->items = NULL;
-    l->n = l->cap = 0;
+    l->n = l->cap = l->lost = 0;
 }

@@ -190,17 +190,21 @@ int inidoc_read(struct inidoc *doc, const char *path, struct diag_list *diags)
     int r = textfile_read(path, MAX_FILE, &buf, &len);
     if (r < 0)
         return r;
+    /* into the arena before parsing: out of memory, the arena's builder lets go of
+     * everything at once (arena_on_oom), this too */
+    char *text = arena_alloc(doc->a, len + 1);
+    memcpy(text, buf, len);
+    free(buf);
+    buf = text;
     struct reader rd = {.doc = doc, .file = arena_strdup(doc->a, path), .buf = buf, .end = buf + len,
                          .diags = diags};
     rd.pos = len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0 ? buf + 3 : buf;
     if (memchr(buf, '\0', len)) {
         diag_add(diags, DIAG_ERROR, DIAG_SYNTAX, path, 0, "not a text file (contains a NUL byte)");
-        free(buf);
         return -EINVAL;
     }
     int before = diag_errors(diags);
     int line = ini_parse_stream(read_line, &rd, handler, &rd);
-    free(buf);
     if (line == 0 && diag_errors(diags) > before)
         return -EINVAL;
     if (line != 0) {

@@ -49,6 +49,7 @@ struct run {
     const struct run_opts *o;
     const char *path;
     const struct config *cfg; /* the current one; the supervisor owns it */
+    struct config *loaded;    /* the first one, until the supervisor takes it */
     struct supervisor *sup;
     struct nginx *nginx; /* for the whole run: idle without an [nginx] section */
     struct rollout *rollout; /* a reload's changes to the workers nginx routes to */
@@ -337,13 +338,21 @@ static int reload(void *ctx, char *msg, size_t len)
         log_warn("reload: user = %s: tend keeps running as uid %d until it restarts",
                  now ? now : "(none)", (int)geteuid());
     struct reload_summary sum;
-    stop_watching(r);
-    /* the new config in force first: what supervisor_reload changes is logged and
-     * heard by nginx while it frees the old config */
+    stop_watching(r); /* its watchers name programs of the config about to go */
+    if (supervisor_reload(r->sup, next, hold, r, &sum) < 0) {
+        start_watching(r);
+        config_free(next);
+        snprintf(msg, len, "out of memory");
+        log_error("reload: out of memory: the running config is kept");
+        if (r->told_ready)
+            notify_ready();
+        return -1;
+    }
+    /* the old config may be gone: nothing reads it from here (observers hear of
+     * the reload's changes from the loop, after this) */
     r->cfg = next;
     apply_settings(r, next);
     nginx_set_config(r->nginx, next);
-    supervisor_reload(r->sup, next, hold, r, &sum);
     rollout_start(r->rollout);
     start_watching(r);
     int n = snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged",
@@ -570,9 +579,9 @@ static int setup(struct run *r)
         log_error("watch signals: %s", uv_strerror(err));
         return err;
     }
-    r->sup = supervisor_new(&r->loop, (struct config *)r->cfg, on_critical, r);
-    if (!r->sup)
+    if (!(r->sup = supervisor_new(&r->loop, r->loaded, on_critical, r)))
         return -ENOMEM;
+    r->loaded = NULL;
     char why[4096 + 256];
     if ((err = nginx_prepare(r->cfg, why, sizeof(why))) < 0) {
         log_error("nginx: %s: not starting", why);
@@ -663,7 +672,7 @@ int run_with(const struct run_opts *o)
     struct config *cfg;
     if (load(o, &cfg) < 0)
         return 1;
-    r.cfg = cfg;
+    r.cfg = r.loaded = cfg;
     const struct tend_cfg *t = &cfg->tend;
     struct pidfile pidfile = {t->pidfile ? strdup(t->pidfile) : NULL}; /* cfg may be reloaded away */
     apply_settings(&r, cfg);
@@ -672,13 +681,11 @@ int run_with(const struct run_opts *o)
         umask((mode_t)t->umask);
     raise_nproc(t->minprocs);
     if (setup(&r) < 0) { /* undo what setup did, so that nothing is left to leak */
-        bool owned = r.sup != NULL; /* the supervisor frees the config it holds */
         r.status = 1;
         finish(&r);
         uv_run(&r.loop, UV_RUN_DEFAULT);
         uv_loop_close(&r.loop);
-        if (!owned)
-            config_free(cfg);
+        config_free(r.loaded);
         free(pidfile.path);
         return 1;
     }

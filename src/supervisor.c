@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "backoff.h"
 #include "childio.h"
 #include "envlist.h"
@@ -889,7 +890,18 @@ void snapshot_release(struct supervisor *s, struct snapshot *snap)
             *p = snap->next;
             break;
         }
-    config_free(snap->cfg);
+    snapshot_free(s, snap);
+}
+
+void snapshot_free(struct supervisor *s, struct snapshot *snap)
+{
+    if (snap->base) {
+        arena_free(snap->extra);
+        if (!s->freeing) /* else the base is freed in its own turn */
+            snapshot_release(s, snap->base);
+    } else {
+        config_free(snap->cfg);
+    }
     free(snap);
 }
 
@@ -1006,8 +1018,7 @@ static void release(struct supervisor *s)
     index_free(&s->by_pid);
     for (struct snapshot *snap = s->snaps, *next; snap; snap = next) {
         next = snap->next;
-        config_free(snap->cfg);
-        free(snap);
+        snapshot_free(s, snap);
     }
     free(s);
 }

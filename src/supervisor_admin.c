@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arena.h"
 #include "childio.h"
 #include "log.h"
 #include "supervisor.h"
@@ -22,8 +23,7 @@ static void free_unused(struct supervisor *s)
             continue;
         }
         *p = snap->next;
-        config_free(snap->cfg);
-        free(snap);
+        snapshot_free(s, snap);
     }
 }
 
@@ -65,13 +65,6 @@ void supervisor_remove(struct supervisor *s, struct proc *p)
 
 /* ---- scaling ---- */
 
-static struct proc *find_num(const struct supervisor *s, const struct program_cfg *g, int num)
-{
-    for (int i = 0; i < s->nprocs; i++)
-        if (!strcmp(s->procs[i]->prog->name, g->name) && s->procs[i]->cfg->num == num)
-            return s->procs[i];
-    return NULL;
-}
 
 int supervisor_numprocs(const struct supervisor *s, const char *program)
 {
@@ -99,17 +92,77 @@ static int check_ports(const struct supervisor *s, const struct program_cfg *g, 
     return 0;
 }
 
-/* A process's config: the snapshot's own, or expanded now for a number past it. */
+/* The overlay that holds the processes scale adds past the current snapshot's
+ * numprocs: made on first need, put after the current snapshot. */
+static struct snapshot *overlay(struct supervisor *s, struct snapshot **over)
+{
+    if (*over)
+        return *over;
+    struct snapshot *o = calloc(1, sizeof(*o));
+    if (!o || !(o->extra = arena_new())) {
+        free(o);
+        return NULL;
+    }
+    o->cfg = s->snaps->cfg;
+    o->base = s->snaps;
+    o->base->refs++;
+    o->next = s->snaps->next;
+    s->snaps->next = o;
+    return *over = o;
+}
+
+/* Process index of g, in the snapshot's config, or expanded into an overlay. */
 static const struct proc_cfg *proc_config_for(struct supervisor *s, const struct program_cfg *g,
-                                              int index, char *err, size_t len)
+                                              int index, struct snapshot **snap,
+                                              struct snapshot **over, char *err, size_t len)
 {
     const char *why = NULL;
+    *snap = s->snaps;
     if (index < g->nprocs)
         return &g->procs[index];
-    const struct proc_cfg *c = config_expand_process(s->snaps->cfg, g, index, &why);
+    if (!(*snap = overlay(s, over)))
+        return snprintf(err, len, "scale: out of memory"), NULL;
+    const struct proc_cfg *c = config_expand_process(s->cfg, g, index, (*over)->extra, &why);
     if (!c)
         snprintf(err, len, "scale: %s", why);
     return c;
+}
+
+/* g's processes numbered below its start + n, by number: one pass over the table. */
+static struct proc **by_num(const struct supervisor *s, const struct program_cfg *g, int n)
+{
+    struct proc **have = calloc((size_t)n + 1, sizeof(*have));
+    for (int i = 0; have && i < s->nprocs; i++) {
+        struct proc *q = s->procs[i];
+        int k = q->cfg->num - g->numprocs_start;
+        if (k >= 0 && k < n && !strcmp(q->prog->name, g->name))
+            have[k] = q;
+    }
+    return have;
+}
+
+static int add_procs(struct supervisor *s, const struct program_cfg *g, int n, struct proc **have,
+                     struct snapshot **over, char *err, size_t len)
+{
+    for (int i = 0; i < n; i++) {
+        struct proc *p = have[i];
+        if (p) { /* kept, or called back from leaving */
+            if (p->removing)
+                supervisor_want_up(s, p);
+            continue;
+        }
+        struct snapshot *snap;
+        const struct proc_cfg *c = proc_config_for(s, g, i, &snap, over, err, len);
+        if (!c)
+            return -EINVAL;
+        if (supervisor_find(s, c->name)) /* a name without %(process_num) repeats */
+            return snprintf(err, len, "scale: [program:%s] would have two processes named '%s': "
+                            "put %%(process_num) in its process_name", g->name, c->name), -EEXIST;
+        if (!(p = supervisor_add(s, snap, g, c)))
+            return snprintf(err, len, "scale: out of memory"), -ENOMEM;
+        p->wanted_up = true;
+    }
+    return 0;
 }
 
 int supervisor_scale_up(struct supervisor *s, const char *program, int n, char *err, size_t len)
@@ -118,25 +171,18 @@ int supervisor_scale_up(struct supervisor *s, const char *program, int n, char *
     int r = check_ports(s, g, n, err, len);
     if (r < 0)
         return r;
-    for (int i = 0; i < n; i++) {
-        struct proc *p = find_num(s, g, g->numprocs_start + i);
-        if (p) { /* kept, or called back from leaving */
-            if (p->removing)
-                supervisor_want_up(s, p);
-            continue;
-        }
-        const struct proc_cfg *c = proc_config_for(s, g, i, err, len);
-        if (!c)
-            return -EINVAL;
-        if (supervisor_find(s, c->name)) /* a name without %(process_num) repeats */
-            return snprintf(err, len, "scale: [program:%s] would have two processes named '%s': "
-                            "put %%(process_num) in its process_name", program, c->name), -EEXIST;
-        if (!(p = supervisor_add(s, s->snaps, g, c)))
-            return snprintf(err, len, "scale: out of memory"), -ENOMEM;
-        p->wanted_up = true;
+    struct proc **have = by_num(s, g, n);
+    if (!have)
+        return snprintf(err, len, "scale: out of memory"), -ENOMEM;
+    struct snapshot *over = NULL;
+    r = add_procs(s, g, n, have, &over, err, len);
+    free(have);
+    if (over && over->refs == 0) { /* nothing came of it; it sits after the current one */
+        s->snaps->next = over->next;
+        snapshot_free(s, over);
     }
     supervisor_sort(s);
-    return 0;
+    return r;
 }
 
 int supervisor_scale_victims(const struct supervisor *s, const char *program, int n,
@@ -214,17 +260,25 @@ static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
     supervisor_restart(s, p); /* swapped to the new config when it is down */
 }
 
-void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
-                       void *ctx, struct reload_summary *sum)
+/* A process new in the config. Out of memory here the reload goes on: the next
+ * reload adds what is missing. */
+static void add(struct supervisor *s, struct snapshot *snap, const struct program_cfg *g,
+                const struct proc_cfg *c, struct reload_summary *sum)
+{
+    if (supervisor_add(s, snap, g, c))
+        sum->added++;
+    else
+        log_error("%s: out of memory: not added; the next reload tries again", c->name);
+}
+
+int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
+                      void *ctx, struct reload_summary *sum)
 {
     const struct hold h = {hold, ctx};
     struct snapshot *snap = calloc(1, sizeof(*snap));
     *sum = (struct reload_summary){0};
-    if (!snap) {
-        log_error("reload: out of memory");
-        config_free(next);
-        return;
-    }
+    if (!snap)
+        return -ENOMEM;
     snap->cfg = next;
     snap->next = s->snaps;
     snap->refs = 1; /* held by the reload until it is done */
@@ -250,10 +304,10 @@ void supervisor_reload(struct supervisor *s, struct config *next, supervisor_hol
     }
     for (int i = 0; i < next->nprograms; i++)
         for (int j = 0; j < next->programs[i].nprocs; j++)
-            if (!supervisor_find(s, next->programs[i].procs[j].name) &&
-                supervisor_add(s, snap, &next->programs[i], &next->programs[i].procs[j]))
-                sum->added++;
+            if (!supervisor_find(s, next->programs[i].procs[j].name))
+                add(s, snap, &next->programs[i], &next->programs[i].procs[j], sum);
     supervisor_sort(s);
     snap->refs--; /* the reload's own hold; the current snapshot is never freed */
     free_unused(s);
+    return 0;
 }

@@ -8,9 +8,14 @@
 #include "supervisor.h"
 
 /* A config snapshot and the processes that still use it: an old one is freed
- * once the last process has moved to a newer one. */
+ * once the last process has moved to a newer one. A snapshot is never written to:
+ * processes that `scale` adds past a program's numprocs get their config in an
+ * overlay, a snapshot of its own whose arena holds them and which keeps its base
+ * (whose programs they belong to) alive. */
 struct snapshot {
-    struct config *cfg;
+    struct config *cfg;     /* owned, unless this is an overlay (then base's) */
+    struct arena *extra;    /* an overlay's processes */
+    struct snapshot *base;  /* an overlay's: referenced while the overlay lives */
     int refs;
     struct snapshot *next;
 };
@@ -123,5 +128,7 @@ void supervisor_swap_pending(struct proc *p, bool keep_sink);
 /* p leaves the table once it is down and its news is told. */
 void supervisor_leave(struct proc *p);
 void snapshot_release(struct supervisor *s, struct snapshot *snap);
+/* Frees snap, out of the list already: an overlay lets go of its base. */
+void snapshot_free(struct supervisor *s, struct snapshot *snap);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <setjmp.h>
 #include <fnmatch.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,8 +81,8 @@ static bool glob_test(const char **g, int ng, const char **p, int np, enum path_
 {
     size_t w = (size_t)np + 1;
     unsigned char *t = calloc(((size_t)ng + 1) * w, 1); /* t[i * w + j]: g[i..] vs p[j..] */
-    if (!t)
-        abort();
+    if (!t) /* out of memory: a change goes unseen rather than restart anything */
+        return false;
     for (int j = 0; j <= np; j++)
         t[(size_t)ng * w + (size_t)j] = test == MATCHES && j == np;
     for (int i = ng - 1; i >= 0; i--)
@@ -123,8 +124,8 @@ static bool test_path(const struct watch *w, const char *path, enum path_test te
 {
     const char *v[MAX_PARTS];
     char *copy = strdup(path);
-    if (!copy)
-        abort();
+    if (!copy) /* as in glob_test */
+        return false;
     int n = split(copy, v, MAX_PARTS);
     bool yes = false;
     for (int i = 0; n >= 0 && i < w->nglobs && !yes; i++) {
@@ -159,7 +160,7 @@ static char *join(const char *dir, const char *name)
 {
     char *s = NULL;
     if (asprintf(&s, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, name) < 0)
-        abort();
+        return NULL; /* out of memory: the caller skips the name */
     return s;
 }
 
@@ -256,7 +257,7 @@ static int add_dir(struct watch *w, const char *path, bool fresh)
     }
     d = malloc(sizeof(*d) + strlen(path) + 1);
     if (!d)
-        abort();
+        return -ENOMEM;
     strcpy(d->path, path);
     d->w = w;
     uv_fs_event_init(w->loop, &d->event);
@@ -289,14 +290,19 @@ struct names {
     size_t n, cap;
 };
 
-static void names_add(struct names *l, char *s)
+/* Takes s; out of memory, s is freed and false returned. */
+static bool names_add(struct names *l, char *s)
 {
     if (l->n == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        if (!(l->v = realloc(l->v, l->cap * sizeof(*l->v))))
-            abort();
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **more = realloc(l->v, cap * sizeof(*l->v));
+        if (!more)
+            return free(s), false;
+        l->v = more;
+        l->cap = cap;
     }
     l->v[l->n++] = s;
+    return true;
 }
 
 /* The subdirectories of path that may hold a match. In a fresh directory a
@@ -311,12 +317,17 @@ static struct names scan(struct watch *w, const char *path, bool fresh)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || editor_temp(e->d_name))
             continue;
         char *child = join(path, e->d_name);
+        if (!child) {
+            warn_failed(w, path, -ENOMEM);
+            continue;
+        }
         bool dir = entry_is_dir(e, child);
         if (fresh && !dir && test_path(w, child, MATCHES))
             kick(w);
-        if (dir && test_path(w, child, MAY_HOLD))
-            names_add(&subdirs, child);
-        else
+        if (dir && test_path(w, child, MAY_HOLD)) {
+            if (!names_add(&subdirs, child))
+                warn_failed(w, path, -ENOMEM);
+        } else
             free(child);
     }
     if (dh)
@@ -362,6 +373,8 @@ static void on_event(uv_fs_event_t *h, const char *name, int events, int status)
     if (status < 0 || !name || editor_temp(name))
         return;
     char *path = join(d->path, name);
+    if (!path)
+        return warn_failed(w, d->path, -ENOMEM);
     int gone = stat(path, &st) < 0 ? errno : 0;
     if (gone == ENOENT || gone == ENOTDIR)
         unwatch(w, path);
@@ -405,7 +418,7 @@ static char *parts_path(const struct parts *g, int k)
         len += strlen(g->v[i]) + 1;
     char *s = malloc(len), *p = s;
     if (!s)
-        abort();
+        return NULL;
     for (int i = 0; i < k; i++)
         p += sprintf(p, "/%s", g->v[i]);
     strcpy(p, k ? "" : "/");
@@ -421,18 +434,18 @@ static char *root_of(const struct parts *g, const char *base)
     while (k < g->n - 1 && literal(g->v[k]))
         k++;
     char *path = parts_path(g, k);
-    while (!under(path, base) && k > 0 && !is_dir(path)) {
+    while (path && !under(path, base) && k > 0 && !is_dir(path)) {
         free(path);
         path = parts_path(g, --k);
     }
-    if (!under(path, base))
+    if (!path || !under(path, base)) /* NULL: out of memory */
         return path;
     free(path);
     return strdup(base);
 }
 
 /* The globs as absolute, split paths; a trailing '/' stands for everything below. */
-static int compile(struct watch *w, const char *base, const char *const *globs)
+static int compile_globs(struct watch *w, const char *base, const char *const *globs)
 {
     while (globs && globs[w->nglobs])
         w->nglobs++;
@@ -454,15 +467,32 @@ static int compile(struct watch *w, const char *base, const char *const *globs)
     return 0;
 }
 
+/* compile_globs, with a place to go when the arena finds no memory. */
+static int compile(struct watch *w, const char *base, const char *const *globs)
+{
+    jmp_buf oom;
+    if (!w->a)
+        return -ENOMEM;
+    if (setjmp(oom)) {
+        arena_on_oom(w->a, NULL);
+        return -ENOMEM;
+    }
+    arena_on_oom(w->a, &oom);
+    int r = compile_globs(w, base, globs);
+    arena_on_oom(w->a, NULL);
+    return r;
+}
+
 /* Walks from each glob's root, once: a root below another is reached from it. */
 static int watch_roots(struct watch *w, const char *base)
 {
     char **roots = calloc((size_t)w->nglobs, sizeof(*roots));
     int r = 0;
     if (!roots)
-        abort();
+        return -ENOMEM;
     for (int i = 0; i < w->nglobs; i++)
-        roots[i] = root_of(&w->globs[i], base);
+        if (!(roots[i] = root_of(&w->globs[i], base)))
+            r = -ENOMEM;
     for (int i = 0; i < w->nglobs && r >= 0; i++) {
         bool covered = false;
         for (int j = 0; j < w->nglobs; j++)

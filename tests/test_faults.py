@@ -322,3 +322,35 @@ startsecs = 0
     assert ctl(sock, "tail", "logger").stdout == "".join(f"line {i}\n" for i in range(1, 6))
     assert t.count(r"No space left on device") == 1  # said once
     assert keeper_fine(sock)
+
+
+@pytest.mark.skipif(SANITIZED, reason="ASan reserves terabytes of address space")
+def test_a_reload_without_memory_keeps_the_running_config(tend_run, tmp_path):
+    """tend.ini(5), MEMORY: out of memory, a reload fails and the old config stays."""
+    t, sock, ini = start(tend_run, tmp_path, KEEPER, pid1=False)
+    wait_for(lambda: keeper_fine(sock), what="keeper running")
+    pid = t.pid
+    # a config that needs tens of megabytes to load, under a limit a few above today's use
+    ini.write_text(ini.read_text() + """
+[program:many]
+command = sleep 1000
+process_name = %(program_name)s_%(process_num)06d
+numprocs = 100000
+autostart = false
+[program:more]
+command = sleep 1000
+process_name = %(program_name)s_%(process_num)06d
+numprocs = 100000
+autostart = false
+""")
+    size_kb = int(proc_status(pid)["VmSize"].split()[0])
+    run(["prlimit", f"--pid={pid}", f"--as={(size_kb + 8 * 1024) * 1024}:unlimited"], check=True)
+    r = ctl(sock, "reload")
+    assert r.returncode != 0 and "out of memory" in r.stderr, (r.returncode, r.stdout, r.stderr)
+    t.wait_line(r"reload: .*out of memory.*the running config is kept")
+    assert t.outer.poll() is None
+    run(["prlimit", f"--pid={pid}", "--as=unlimited:unlimited"], check=True)
+    assert keeper_fine(sock)
+    assert not status(sock, "many_000000")  # the old config: no such process
+    assert ctl(sock, "reload").returncode == 0  # with memory again, the same file loads
+    wait_for(lambda: status(sock, "many_000000"), what="the new config")
