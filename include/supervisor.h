@@ -16,6 +16,7 @@
 
 struct supervisor;
 struct proc;
+struct childio;
 
 /* Told from the loop after each transition, in order, never from inside one: an
  * observer may ask anything of the supervisor. A process that left the table is
@@ -27,9 +28,11 @@ typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */
 typedef void supervisor_critical_cb(void *ctx, int status);
 
-/* The supervisor owns cfg from here on (and every config given to supervisor_reload). */
+/* The supervisor owns cfg from here on (and every config given to supervisor_reload).
+ * Its processes' output goes through io, which the caller owns and frees after it. */
 struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
-                                  supervisor_critical_cb *critical, void *ctx);
+                                  supervisor_critical_cb *critical, void *ctx,
+                                  struct childio *io);
 /* Starts every autostart program, in order. */
 void supervisor_start(struct supervisor *s);
 /* A child exited (from the reaper). Returns false when the pid is not a

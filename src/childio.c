@@ -24,12 +24,13 @@ struct listener {
 };
 
 struct childio_sink {
+    struct childio *io;
     int refs;
     char *name;
     char *program; /* for its color in tend dev */
     char *prefix; /* "name   | " */
     size_t prefix_len;
-    int prefix_width;
+    unsigned prefix_style; /* the io's style_gen it was made in */
     struct dest dest[2];
     struct ring ring[2];
     struct listener *listeners;
@@ -46,21 +47,43 @@ struct reader {
     struct reader *prev, *next;
 };
 
-static struct {
+struct childio {
     uv_loop_t *loop;
     struct output *out[2];
+    /* A copy, changed only through childio_set_style: the sinks' cached prefixes
+     * depend on it, and the setter is where they learn (by style_gen) that they
+     * are stale. A pointer to the owner's style would change under them unseen. */
+    struct line_style style;
+    unsigned style_gen;
     struct reader *readers; /* every open pipe, for pause and resume */
     char batch[BATCH]; /* formatted lines on their way to one output */
     size_t batch_len;
     struct output *batch_out;
     char readbuf[READ_SIZE]; /* one read at a time: the loop is single-threaded */
-} C;
+};
 
-void childio_setup(uv_loop_t *loop, struct output *out, struct output *err)
+struct childio *childio_new(uv_loop_t *loop, struct output *out, struct output *err,
+                            const struct line_style *style)
 {
-    C.loop = loop;
-    C.out[0] = out;
-    C.out[1] = err;
+    struct childio *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->loop = loop;
+    c->out[CHILDIO_STDOUT] = out;
+    c->out[CHILDIO_STDERR] = err;
+    c->style = *style;
+    return c;
+}
+
+void childio_free(struct childio *c)
+{
+    free(c);
+}
+
+void childio_set_style(struct childio *c, const struct line_style *style)
+{
+    c->style = *style;
+    c->style_gen++;
 }
 
 /* ---- sinks ---- */
@@ -80,18 +103,19 @@ static void open_file(struct dest *d, const struct program_cfg *p, const struct 
                  logfile_path(d->file));
 }
 
-static void open_dest(struct dest *d, const struct program_cfg *p, const struct proc_cfg *c,
-                      const struct log_cfg *log, enum childio_stream stream)
+static void open_dest(struct childio *io, struct dest *d, const struct program_cfg *p,
+                      const struct proc_cfg *c, const struct log_cfg *log,
+                      enum childio_stream stream)
 {
     switch (log->target) {
     case LOG_TO_TEND:
-        d->out = C.out[stream];
+        d->out = io->out[stream];
         break;
     case LOG_TO_STDOUT:
-        d->out = C.out[CHILDIO_STDOUT];
+        d->out = io->out[CHILDIO_STDOUT];
         break;
     case LOG_TO_STDERR:
-        d->out = C.out[CHILDIO_STDERR];
+        d->out = io->out[CHILDIO_STDERR];
         break;
     case LOG_TO_FILE:
         open_file(d, p, c, log, stream);
@@ -101,7 +125,8 @@ static void open_dest(struct dest *d, const struct program_cfg *p, const struct 
     }
 }
 
-struct childio_sink *childio_sink_new(const struct program_cfg *p, const struct proc_cfg *c)
+struct childio_sink *childio_sink_new(struct childio *io, const struct program_cfg *p,
+                                      const struct proc_cfg *c)
 {
     struct childio_sink *s = calloc(1, sizeof(*s));
     if (!s || !(s->name = strdup(c->name)) || !(s->program = strdup(p->name))) {
@@ -110,9 +135,10 @@ struct childio_sink *childio_sink_new(const struct program_cfg *p, const struct 
         free(s);
         return NULL;
     }
+    s->io = io;
     s->refs = 1;
-    open_dest(&s->dest[0], p, c, &c->out, CHILDIO_STDOUT);
-    open_dest(&s->dest[1], p, c, &c->err, CHILDIO_STDERR);
+    open_dest(io, &s->dest[0], p, c, &c->out, CHILDIO_STDOUT);
+    open_dest(io, &s->dest[1], p, c, &c->err, CHILDIO_STDERR);
     ring_init(&s->ring[0], CHILDIO_RING);
     ring_init(&s->ring[1], CHILDIO_RING);
     return s;
@@ -167,25 +193,25 @@ void childio_unlisten(struct childio_sink *s, childio_line_cb *cb, void *ctx)
 
 /* ---- lines ---- */
 
-static void flush_batch(void)
+static void flush_batch(struct childio *io)
 {
-    if (C.batch_len)
-        output_write(C.batch_out, C.batch, C.batch_len);
-    C.batch_len = 0;
+    if (io->batch_len)
+        output_write(io->batch_out, io->batch, io->batch_len);
+    io->batch_len = 0;
 }
 
-/* "name   | ", made again only when the names' width changes. */
+/* "name   | ", made again only when the style changes. */
 static const char *prefix_of(struct childio_sink *s, bool cont, size_t *len)
 {
-    int width = log_name_width();
-    if (s->prefix_width != width || !s->prefix) {
-        const char *color = log_color_of(s->program);
+    struct childio *io = s->io;
+    if (s->prefix_style != io->style_gen || !s->prefix) {
+        const char *color = log_color_of(&io->style, s->program);
         free(s->prefix);
-        s->prefix_len = (size_t)asprintf(&s->prefix, "%s%-*s%s | ", color, width, s->name,
-                                         *color ? "\033[0m" : "");
+        s->prefix_len = (size_t)asprintf(&s->prefix, "%s%-*s%s | ", color, io->style.width,
+                                         s->name, *color ? "\033[0m" : "");
         if ((int)s->prefix_len < 0)
             s->prefix = NULL, s->prefix_len = 0;
-        s->prefix_width = width;
+        s->prefix_style = io->style_gen;
     }
     if (s->prefix)
         s->prefix[s->prefix_len - 2] = cont ? '+' : '|';
@@ -193,32 +219,34 @@ static const char *prefix_of(struct childio_sink *s, bool cont, size_t *len)
     return s->prefix ? s->prefix : "";
 }
 
-/* One line to tend's stream, as log_format says; in the batch when it fits. */
+/* One line to tend's stream, in the io's style; in the batch when it fits. */
 static void line_out(struct childio_sink *s, struct output *o, enum childio_stream stream,
                      bool cont, const char *line, size_t len)
 {
-    bool plain = !log_timestamps() && log_format() != LOG_FORMAT_JSON;
+    struct childio *io = s->io;
+    enum log_format format = io->style.format;
+    bool plain = !io->style.timestamps && format != LOG_FORMAT_JSON;
     size_t plen = 0;
-    const char *prefix = plain && log_format() == LOG_FORMAT_PREFIX ? prefix_of(s, cont, &plen) : "";
+    const char *prefix = plain && format == LOG_FORMAT_PREFIX ? prefix_of(s, cont, &plen) : "";
     size_t need = plain ? plen + len + 1 : len * 6 + 1024; /* JSON escapes grow text */
-    if (C.batch_out != o || C.batch_len + need > BATCH)
-        flush_batch();
-    C.batch_out = o;
+    if (io->batch_out != o || io->batch_len + need > BATCH)
+        flush_batch(io);
+    io->batch_out = o;
     if (need > BATCH && plain) { /* a huge line: in pieces, still whole on the stream */
         output_write(o, prefix, plen);
         output_write(o, line, len);
         output_write(o, "\n", 1);
         return;
     }
-    char *at = C.batch + C.batch_len;
+    char *at = io->batch + io->batch_len;
     if (plain) {
         memcpy(at, prefix, plen);
         memcpy(at + plen, line, len);
         at[plen + len] = '\n';
-        C.batch_len += plen + len + 1;
+        io->batch_len += plen + len + 1;
     } else {
-        C.batch_len += log_format_line(at, BATCH - C.batch_len, s->name,
-                                       stream ? "stderr" : "stdout", cont, line, len);
+        io->batch_len += log_format_line(at, BATCH - io->batch_len, &io->style, s->name,
+                                         stream ? "stderr" : "stdout", cont, line, len);
     }
 }
 
@@ -255,25 +283,26 @@ static void emit(struct reader *r, const char *line, size_t len, bool cont)
  * batch; the format is looked at once per read, not once per line. */
 static void prefix_lines(struct childio_sink *s, struct output *o, const char *p, size_t n)
 {
+    struct childio *io = s->io;
     size_t plen;
     const char *prefix = prefix_of(s, false, &plen);
-    if (C.batch_out != o)
-        flush_batch();
-    C.batch_out = o;
+    if (io->batch_out != o)
+        flush_batch(io);
+    io->batch_out = o;
     for (const char *end = p + n, *nl; p < end; p = nl + 1) {
         nl = memchr(p, '\n', (size_t)(end - p));
         size_t len = (size_t)(nl - p) + 1; /* with its newline */
-        if (C.batch_len + plen + len > BATCH) {
-            flush_batch();
+        if (io->batch_len + plen + len > BATCH) {
+            flush_batch(io);
             if (plen + len > BATCH) { /* a huge line: in pieces, still whole on the stream */
                 output_write(o, prefix, plen);
                 output_write(o, p, len);
                 continue;
             }
         }
-        memcpy(C.batch + C.batch_len, prefix, plen);
-        memcpy(C.batch + C.batch_len + plen, p, len);
-        C.batch_len += plen + len;
+        memcpy(io->batch + io->batch_len, prefix, plen);
+        memcpy(io->batch + io->batch_len + plen, p, len);
+        io->batch_len += plen + len;
     }
 }
 
@@ -283,12 +312,12 @@ static void emit_region(struct reader *r, const char *p, size_t n)
 {
     struct childio_sink *s = r->sink;
     struct dest *d = &s->dest[r->stream];
-    int format = log_timestamps() ? -1 : log_format();
+    int format = s->io->style.timestamps ? -1 : (int)s->io->style.format;
     ring_append(&s->ring[r->stream], p, n);
     if (d->file)
         logfile_write(d->file, p, n);
     if (d->out && format == LOG_FORMAT_RAW) {
-        flush_batch();
+        flush_batch(s->io);
         output_write(d->out, p, n);
     } else if (d->out && format == LOG_FORMAT_PREFIX) {
         prefix_lines(s, d->out, p, n);
@@ -378,13 +407,14 @@ static void on_reader_closed(uv_handle_t *h)
 
 static void reader_close(struct reader *r)
 {
+    struct childio *io = r->sink->io;
     if (r->plen) /* a last line without its newline */
         emit(r, r->partial, r->plen, r->cont);
-    flush_batch();
+    flush_batch(io);
     if (r->prev)
         r->prev->next = r->next;
     else
-        C.readers = r->next;
+        io->readers = r->next;
     if (r->next)
         r->next->prev = r->prev;
     uv_close((uv_handle_t *)&r->pipe, on_reader_closed);
@@ -392,8 +422,9 @@ static void reader_close(struct reader *r)
 
 static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 {
-    (void)h, (void)size;
-    *buf = uv_buf_init(C.readbuf, sizeof(C.readbuf));
+    struct childio *io = ((struct reader *)h->data)->sink->io;
+    (void)size;
+    *buf = uv_buf_init(io->readbuf, sizeof(io->readbuf));
 }
 
 static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
@@ -401,7 +432,7 @@ static void on_read(uv_stream_t *stream, ssize_t n, const uv_buf_t *buf)
     struct reader *r = stream->data;
     if (n > 0) {
         take(r, buf->base, (size_t)n);
-        flush_batch();
+        flush_batch(r->sink->io);
     } else if (n < 0) {
         reader_close(r); /* EOF: every writer, the process and its children, is gone */
     }
@@ -434,8 +465,9 @@ static void on_failed_close(uv_handle_t *h)
 
 static void start_reader(struct childio_sink *s, int fd, enum childio_stream stream)
 {
+    struct childio *io = s->io;
     struct reader *r = calloc(1, sizeof(*r));
-    int err = r ? uv_pipe_init(C.loop, &r->pipe, 0) : UV_ENOMEM;
+    int err = r ? uv_pipe_init(io->loop, &r->pipe, 0) : UV_ENOMEM;
     if (!err) {
         r->pipe.data = r;
         if ((err = uv_pipe_open(&r->pipe, fd)) < 0) /* the loop knows the handle now */
@@ -451,10 +483,10 @@ static void start_reader(struct childio_sink *s, int fd, enum childio_stream str
     r->sink = s;
     r->stream = stream;
     s->refs++;
-    r->next = C.readers;
-    if (C.readers)
-        C.readers->prev = r;
-    C.readers = r;
+    r->next = io->readers;
+    if (io->readers)
+        io->readers->prev = r;
+    io->readers = r;
     set_reading(r);
 }
 
@@ -497,25 +529,25 @@ void childio_start(struct childio_sink *s, struct childio_pipes *p)
     }
 }
 
-void childio_congestion_changed(void)
+void childio_congestion_changed(struct childio *c)
 {
-    for (struct reader *r = C.readers; r; r = r->next)
+    for (struct reader *r = c->readers; r; r = r->next)
         set_reading(r);
 }
 
 /* What one pipe still holds, up to its end or to a writer that is still there. */
-static void drain_one(struct reader *r)
+static void drain_one(struct childio *io, struct reader *r)
 {
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&r->pipe, &fd) < 0)
         return;
     for (;;) {
-        ssize_t n = read(fd, C.readbuf, sizeof(C.readbuf));
+        ssize_t n = read(fd, io->readbuf, sizeof(io->readbuf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n > 0) {
-            take(r, C.readbuf, (size_t)n);
-            flush_batch();
+            take(r, io->readbuf, (size_t)n);
+            flush_batch(io);
             continue;
         }
         if (n == 0 || errno != EAGAIN)
@@ -527,10 +559,10 @@ static void drain_one(struct reader *r)
 /* The loop may not have read a pipe yet when its process is reaped: a line written
  * just before the exit would reach tend's stdout after it closed. Only r itself
  * leaves the list here (and is freed later, by its close callback). */
-void childio_drain(void)
+void childio_drain(struct childio *c)
 {
-    for (struct reader *r = C.readers, *next; r; r = next) {
+    for (struct reader *r = c->readers, *next; r; r = next) {
         next = r->next;
-        drain_one(r);
+        drain_one(c, r);
     }
 }

@@ -12,9 +12,11 @@
 #include "fd.h"
 #include "json.h"
 
+/* tend's own messages (log.h says why this is global); the formatter below uses
+ * only the style it is given. */
 static struct {
-    int level, format, width;
-    bool timestamps, colors;
+    int level;
+    struct line_style style;
     log_sink_fn *sink;
     void *ctx;
 } L = {.level = LOG_INFO};
@@ -31,49 +33,18 @@ int log_level_parse(const char *s, int *level)
     return -1;
 }
 
-void log_setup(int level, int format, bool timestamps)
+void log_setup(int level, const struct line_style *style)
 {
     L.level = level;
-    L.format = format;
-    L.timestamps = timestamps;
+    L.style = *style;
 }
 
-int log_level(void)
-{
-    return L.level;
-}
-
-void log_set_name_width(int width)
-{
-    L.width = width;
-}
-
-int log_name_width(void)
-{
-    return L.width;
-}
-
-int log_format(void)
-{
-    return L.format;
-}
-
-bool log_timestamps(void)
-{
-    return L.timestamps;
-}
-
-void log_set_colors(bool on)
-{
-    L.colors = on;
-}
-
-const char *log_color_of(const char *name)
+const char *log_color_of(const struct line_style *style, const char *name)
 {
     static const char *const colors[] = {"\033[36m", "\033[33m", "\033[32m", "\033[35m",
                                          "\033[34m", "\033[31m", "\033[96m", "\033[93m"};
     unsigned h = 5381;
-    if (!L.colors)
+    if (!style->colors)
         return "";
     if (!strcmp(name, "tend"))
         return "\033[1m"; /* tend itself: bold */
@@ -113,19 +84,19 @@ static size_t format_json(char *out, size_t outlen, const char *name, const char
     return n < outlen ? n : outlen - 1;
 }
 
-size_t log_format_line(char *out, size_t outlen, const char *name, const char *stream, bool cont,
-                       const char *text, size_t len)
+size_t log_format_line(char *out, size_t outlen, const struct line_style *style, const char *name,
+                       const char *stream, bool cont, const char *text, size_t len)
 {
-    if (L.format == LOG_FORMAT_JSON)
+    if (style->format == LOG_FORMAT_JSON)
         return format_json(out, outlen, name, stream, cont, text, len);
     size_t n = 0;
-    if (L.timestamps) {
+    if (style->timestamps) {
         n = timestamp(out, outlen);
         out[n++] = ' ';
     }
-    if (L.format == LOG_FORMAT_PREFIX)
-        n += (size_t)snprintf(out + n, outlen - n, "%s%-*s%s %c ", log_color_of(name), L.width,
-                              name, L.colors ? "\033[0m" : "", cont ? '+' : '|');
+    if (style->format == LOG_FORMAT_PREFIX)
+        n += (size_t)snprintf(out + n, outlen - n, "%s%-*s%s %c ", log_color_of(style, name),
+                              style->width, name, style->colors ? "\033[0m" : "", cont ? '+' : '|');
     if (n >= outlen - 1)
         n = outlen - 2;
     if (n + len + 1 > outlen)
@@ -156,7 +127,7 @@ void log_msg(int level, const char *fmt, ...)
     if (n < 0)
         return;
     size_t tlen = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
-    size_t len = log_format_line(line, sizeof(line), "tend", "log", false, text, tlen);
+    size_t len = log_format_line(line, sizeof(line), &L.style, "tend", "log", false, text, tlen);
     if (L.sink) {
         L.sink(L.ctx, line, len);
         return;

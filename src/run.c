@@ -58,6 +58,8 @@ struct run {
     struct signals *signals;
     struct output *out, *err;
     struct output *own;      /* where tend's own messages go: stderr, or stdout */
+    struct childio *io;      /* the processes' output; freed after the loop */
+    struct line_style style; /* of every line on tend's streams, from the config */
     uv_timer_t deadline; /* shutdown_timeout, then the sweep's grace */
     uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
     struct logfile *logfile; /* [tend] logfile: tend's own messages */
@@ -98,7 +100,8 @@ static void on_output_closed(void *ctx)
 
 static void finish(struct run *r)
 {
-    childio_drain(); /* lines written just before an exit, not yet read */
+    if (r->io) /* lines written just before an exit, not yet read */
+        childio_drain(r->io);
     r->phase = PHASE_DONE;
     log_info("exiting with status %d", r->status);
     log_set_sink(NULL, NULL);
@@ -106,7 +109,8 @@ static void finish(struct run *r)
     logfile_unref(r->logfile);
     r->logfile = NULL;
     logfile_end_streams(); /* pipes and devices: what they hold, within a bound */
-    childio_congestion_changed();
+    if (r->io)
+        childio_congestion_changed(r->io);
     uv_timer_stop(&r->deadline);
     uv_close((uv_handle_t *)&r->deadline, NULL);
     uv_close((uv_handle_t *)&r->watchdog, NULL);
@@ -185,10 +189,15 @@ static void on_critical(void *ctx, int status)
 
 /* ---- reload ---- */
 
+/* The width of names stays what it was at the start; the rest follows the config. */
 static void apply_settings(struct run *r, const struct config *c)
 {
-    log_setup(c->tend.loglevel, c->tend.log_format, c->tend.log_timestamps || r->o->timestamps);
-    log_set_colors(r->o->colors);
+    r->style.format = c->tend.log_format;
+    r->style.timestamps = c->tend.log_timestamps || r->o->timestamps;
+    r->style.colors = r->o->colors;
+    log_setup(c->tend.loglevel, &r->style);
+    if (r->io)
+        childio_set_style(r->io, &r->style);
 }
 
 /* ---- tend dev: files that change restart the programs that watch them ---- */
@@ -446,8 +455,10 @@ static void on_signal(void *ctx, int signo)
  * pause or go on (each pipe by its own destinations). */
 static void on_congestion(void *ctx, bool congested)
 {
-    (void)ctx, (void)congested;
-    childio_congestion_changed();
+    struct run *r = ctx;
+    (void)congested;
+    if (r->io)
+        childio_congestion_changed(r->io);
 }
 
 /* tend's own lines: to stderr (unless silent), and to its logfile when it has one. */
@@ -471,7 +482,8 @@ static int load(const struct run_opts *o, struct config **cfg)
     return r;
 }
 
-static void name_width(const struct config *c)
+/* Names in prefixes are padded to the longest, so that columns line up. */
+static int name_width(const struct config *c)
 {
     int width = 4; /* "tend" */
     for (int i = 0; i < c->nprograms; i++)
@@ -479,7 +491,7 @@ static void name_width(const struct config *c)
             int n = (int)strlen(c->programs[i].procs[j].name);
             width = n > width ? n : width;
         }
-    log_set_name_width(width);
+    return width;
 }
 
 /* Written through safepath (never through a link another user made, never into a
@@ -567,7 +579,8 @@ static int setup(struct run *r)
     int stream = own_stream(t->logfile);
     r->own = stream == STDOUT_FILENO ? r->out : r->err;
     logfile_setup(&r->loop, on_congestion, r, r->out, r->err);
-    childio_setup(&r->loop, r->out, r->err);
+    if (!(r->io = childio_new(&r->loop, r->out, r->err, &r->style)))
+        return -ENOMEM;
     if (stream < 0)
         open_own_logfile(r, t);
     log_set_sink(log_line, r);
@@ -579,7 +592,7 @@ static int setup(struct run *r)
         log_error("watch signals: %s", uv_strerror(err));
         return err;
     }
-    if (!(r->sup = supervisor_new(&r->loop, r->loaded, on_critical, r)))
+    if (!(r->sup = supervisor_new(&r->loop, r->loaded, on_critical, r, r->io)))
         return -ENOMEM;
     r->loaded = NULL;
     char why[4096 + 256];
@@ -675,8 +688,8 @@ int run_with(const struct run_opts *o)
     r.cfg = r.loaded = cfg;
     const struct tend_cfg *t = &cfg->tend;
     struct pidfile pidfile = {t->pidfile ? strdup(t->pidfile) : NULL}; /* cfg may be reloaded away */
+    r.style.width = name_width(cfg);
     apply_settings(&r, cfg);
-    name_width(r.cfg);
     if (t->umask >= 0)
         umask((mode_t)t->umask);
     raise_nproc(t->minprocs);
@@ -685,6 +698,7 @@ int run_with(const struct run_opts *o)
         finish(&r);
         uv_run(&r.loop, UV_RUN_DEFAULT);
         uv_loop_close(&r.loop);
+        childio_free(r.io);
         config_free(r.loaded);
         free(pidfile.path);
         return 1;
@@ -705,6 +719,7 @@ int run_with(const struct run_opts *o)
     tell_systemd(&r); /* a config with nothing to start is ready at once */
     uv_run(&r.loop, UV_RUN_DEFAULT);
     uv_loop_close(&r.loop);
+    childio_free(r.io); /* every reader closed with the loop */
     remove_pidfile(&pidfile);
     return r.status;
 }

@@ -486,7 +486,7 @@ static void do_spawn(struct proc *p)
         set_error(p, "%s", p->cfg->problem);
         return proc_event(p, EV_SPAWN_FAILED);
     }
-    if (!p->sink && !(p->sink = childio_sink_new(p->prog, p->cfg)))
+    if (!p->sink && !(p->sink = childio_sink_new(p->sup->io, p->prog, p->cfg)))
         return set_error(p, "out of memory"), proc_event(p, EV_SPAWN_FAILED);
     listen_for_notify(p);
     if ((r = childio_pipes_open(&pipes, p->prog->redirect_stderr)) < 0) {
@@ -956,7 +956,8 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
 }
 
 struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
-                                  supervisor_critical_cb *critical, void *ctx)
+                                  supervisor_critical_cb *critical, void *ctx,
+                                  struct childio *io)
 {
     struct supervisor *s = calloc(1, sizeof(*s));
     struct snapshot *snap = calloc(1, sizeof(*snap));
@@ -966,6 +967,7 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
         return NULL;
     }
     s->loop = loop;
+    s->io = io;
     s->cfg = cfg;
     snap->cfg = cfg;
     s->snaps = snap;

@@ -82,6 +82,7 @@ struct proc {
 
 struct supervisor {
     uv_loop_t *loop;
+    struct childio *io; /* its processes' output; not its own */
     const struct config *cfg; /* the current snapshot's */
     struct snapshot *snaps;   /* the current one first, then older ones still in use */
     struct proc **procs;      /* in start order */
