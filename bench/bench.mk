@@ -8,7 +8,7 @@ BENCH_ARGS ?=
 BENCH_PEERS := supervisord:supervisor supervisorctl:supervisor tini:tini tini-static:tini \
                dumb-init:dumb-init \
                hyperfine:hyperfine unshare:util-linux
-BENCH_HELPERS := $(BENCH_OUT)/stamp $(BENCH_OUT)/orphans
+BENCH_HELPERS := $(BENCH_OUT)/stamp $(BENCH_OUT)/orphans $(BENCH_OUT)/floor
 # tendctl too where the tree has it (the control scenario is skipped without it)
 BENCH_BUILD := tend $(if $(wildcard src/ctl.c),tendctl)
 
@@ -33,7 +33,8 @@ bench-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-# Small C probes: stamp (a start timestamp, then exec), orphans (N orphans, one deadline).
+# Small C probes: stamp (a start timestamp, then exec), orphans (N orphans, one deadline),
+# floor (N processes forked and exec'd with nothing else: scenario 11's floor).
 $(BENCH_OUT)/%: bench/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
