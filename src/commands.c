@@ -111,7 +111,23 @@ static void add_json_string(struct strbuf *t, const char *s)
     strbuf_printf(t, "%s", buf);
 }
 
-static void status_json(struct strbuf *t, struct proc *p, const struct supervisor *sup)
+/* A program's live numprocs, counted once for a run of its processes (they are
+ * next to each other in the table): status --json stays O(n), not O(n^2). */
+struct numprocs_memo {
+    const char *program;
+    int n;
+};
+
+static int numprocs_of(const struct supervisor *sup, const char *program,
+                       struct numprocs_memo *m)
+{
+    if (!m->program || strcmp(m->program, program))
+        *m = (struct numprocs_memo){program, supervisor_numprocs(sup, program)};
+    return m->n;
+}
+
+static void status_json(struct strbuf *t, struct proc *p, const struct supervisor *sup,
+                        struct numprocs_memo *m)
 {
     int st = proc_last_status(p);
     strbuf_printf(t, "{\"name\":");
@@ -129,7 +145,7 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
     strbuf_printf(t, st >= 0 ? "%d" : "null", st >= 0 ? strconv_exit_code(st) : 0);
     strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":",
                   proc_state(p) == PROC_RUNNING ? "true" : "false",
-                  supervisor_numprocs(sup, proc_program(p)->name));
+                  numprocs_of(sup, proc_program(p)->name, m));
     add_json_string(t, proc_error(p));
     strbuf_printf(t, "}");
 }
@@ -174,10 +190,11 @@ static void cmd_status(struct request *r)
         ready += proc_state(procs[i]) == PROC_RUNNING;
     }
     if (json) {
+        struct numprocs_memo m = {0};
         strbuf_printf(&t, "[");
         for (int i = 0; i < count; i++) {
             strbuf_printf(&t, i ? "," : "");
-            status_json(&t, procs[i], e->sup);
+            status_json(&t, procs[i], e->sup, &m);
         }
         strbuf_printf(&t, "]\n");
     } else {

@@ -190,8 +190,28 @@ static void on_critical(void *ctx, int status)
 /* ---- reload ---- */
 
 /* The width of names stays what it was at the start; the rest follows the config. */
+/* Each running process holds one or two pipe ends in tend (stdout, stderr unless
+ * redirected), and one more while it starts: past the descriptor limit, starts fail
+ * with "Too many open files". Said once per config, rather than once per process. */
+static void check_descriptors(const struct config *c)
+{
+    enum { TEND_OWN = 64 }; /* the loop, signals, the control socket, logs, nginx */
+    struct rlimit rl;
+    long need = TEND_OWN;
+    for (int i = 0; i < c->nprograms; i++)
+        need += (long)c->programs[i].numprocs * (c->programs[i].redirect_stderr ? 1 : 2);
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+        (rlim_t)need <= rl.rlim_cur)
+        return;
+    log_warn("%d processes need about %ld file descriptors in tend, the limit is %llu: some "
+             "will fail to start (raise the hard limit, e.g. ulimit -Hn, docker run --ulimit "
+             "nofile=N, or set redirect_stderr = true to use one pipe per process)",
+             c->nnames, need, (unsigned long long)rl.rlim_cur);
+}
+
 static void apply_settings(struct run *r, const struct config *c)
 {
+    check_descriptors(c);
     r->style.format = c->tend.log_format;
     r->style.timestamps = c->tend.log_timestamps || r->o->timestamps;
     r->style.colors = r->o->colors;
@@ -592,7 +612,7 @@ static int setup(struct run *r)
         log_error("watch signals: %s", uv_strerror(err));
         return err;
     }
-    if (!(r->sup = supervisor_new(&r->loop, r->loaded, on_critical, r, r->io)))
+    if (!(r->sup = supervisor_new(&r->loop, r->loaded, on_critical, r, r->io, NULL)))
         return -ENOMEM;
     r->loaded = NULL;
     char why[4096 + 256];

@@ -1,8 +1,11 @@
 /* floor N BATCH CMD [ARGS...]: the least a supervisor of N processes must do, to
  * compare tend with (bench scenario 11). Run as PID 1 of a PID namespace.
  *
- * Start-up: forks N children, one after the other; each execs CMD with stdin, stdout
- * and stderr on /dev/null. Every child gets a CLOEXEC pipe, as tend's spawn does: the
+ * Start-up: forks N children, one after the other; each execs CMD with stdin on
+ * /dev/null and stdout and stderr on pipes of their own, whose read ends the parent
+ * watches in epoll and closes at end-of-file: what any supervisor that keeps its
+ * children's output apart must hold, one descriptor per stream and child (each fork
+ * copies them, each exec closes them). Every child gets a CLOEXEC pipe, as tend's spawn does: the
  * pipe's end-of-file tells the parent the exec happened (a failed exec writes its
  * errno instead). Once all N are forked the parent waits in epoll for every pipe's
  * end-of-file, then prints "started N MS" (MS: from main() to the last exec, by its
@@ -10,12 +13,13 @@
  * Then it supervises: SIGCHLD arrives through a signalfd; each child reaped with
  * waitpid(-1, WNOHANG) is forked and exec'd again at once, in the same way, and each
  * time the number of confirmed re-execs reaches a multiple of BATCH it prints
- * "respawned COUNT". No backoff, no logging per process, no output pipes, no state
+ * "respawned COUNT". No backoff, no logging per process, no line cutting, no state
  * but a pid -> slot table: what is left is fork, exec, pipe, epoll and wait. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,30 +49,50 @@ static void die(const char *what)
     exit(1);
 }
 
+/* epoll's data: an output pipe's read end has this bit set, an exec pipe's not */
+#define OUTPUT (1ULL << 32)
+
+static void watch(int fd, uint64_t tag)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag | (uint32_t)fd};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+        die("epoll_ctl");
+}
+
 /* Forks slot's process; the parent watches the exec through the pipe's read end. */
 static void spawn(int slot)
 {
-    int p[2];
-    if (pipe2(p, O_CLOEXEC) < 0)
+    int p[2], out[2], err[2];
+    if (pipe2(p, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
         die("pipe");
     pid_t pid = fork();
     if (pid < 0)
         die("fork");
     if (pid == 0) {
         sigprocmask(SIG_UNBLOCK, &chld, NULL);
-        dup2(devnull, 0), dup2(devnull, 1), dup2(devnull, 2);
+        dup2(devnull, 0), dup2(out[1], 1), dup2(err[1], 2);
         execvp(cmd[0], cmd);
         int err = errno;
         if (write(p[1], &err, sizeof(err)) < 0)
             _exit(126);
         _exit(127);
     }
-    close(p[1]);
+    close(p[1]), close(out[1]), close(err[1]);
     if (pid < pid_max)
         slot_of[pid] = slot + 1;
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = p[0]};
-    if (epoll_ctl(epfd, EPOLL_CTL_ADD, p[0], &ev) < 0)
-        die("epoll_ctl");
+    watch(p[0], 0);
+    watch(out[0], OUTPUT);
+    watch(err[0], OUTPUT);
+}
+
+/* An output pipe is readable: its child wrote, or is gone (end-of-file). */
+static void output(int fd)
+{
+    char buf[4096];
+    if (read(fd, buf, sizeof(buf)) > 0)
+        return;
+    epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
+    close(fd);
 }
 
 /* A child's pipe is readable: end-of-file when it exec'd. Returns 1 then. */
@@ -122,7 +146,7 @@ int main(int argc, char **argv)
     long n = atol(argv[1]), batch = atol(argv[2]), done = 0;
     cmd = argv + 3;
     struct rlimit rl;
-    getrlimit(RLIMIT_NOFILE, &rl); /* up to N exec pipes are open at once */
+    getrlimit(RLIMIT_NOFILE, &rl); /* 2N output pipes, up to N exec pipes */
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     pid_max = read_pid_max();
@@ -135,8 +159,7 @@ int main(int argc, char **argv)
     int sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC);
     if (!slot_of || devnull < 0 || epfd < 0 || sfd < 0)
         die("setup");
-    struct epoll_event ev = {.events = EPOLLIN, .data.fd = sfd};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, sfd, &ev);
+    watch(sfd, 0);
     for (long i = 0; i < n; i++)
         spawn((int)i);
     struct epoll_event evs[256];
@@ -145,11 +168,16 @@ int main(int argc, char **argv)
         if (k < 0 && errno != EINTR)
             die("epoll_wait");
         for (int i = 0; i < k; i++) {
-            if (evs[i].data.fd == sfd) {
+            int fd = (int)(uint32_t)evs[i].data.u64;
+            if (evs[i].data.u64 & OUTPUT) {
+                output(fd);
+                continue;
+            }
+            if (fd == sfd) {
                 reap(sfd);
                 continue;
             }
-            done += exec_confirmed(evs[i].data.fd);
+            done += exec_confirmed(fd);
             if (done == n)
                 printf("started %ld %.3f\n", n, (mono_ns() - t0) / 1e6);
             else if (done > n && (done - n) % batch == 0)
