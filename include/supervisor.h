@@ -28,11 +28,27 @@ typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */
 typedef void supervisor_critical_cb(void *ctx, int status);
 
+struct spawn_opts;
+
+/* What the supervisor asks of the system, passed in so that its logic can be tested
+ * without forking (tests/unit/test_supervisor.c). A NULL member is the system's:
+ * spawn_start and spawn_result (spawn.h), kill(2), the loop's clock (uv_now). */
+struct supervisor_os {
+    int (*spawn_start)(void *ctx, const struct spawn_opts *o, pid_t *pid, int *status_fd,
+                       char *err, size_t len);
+    int (*spawn_result)(void *ctx, int status_fd, const struct spawn_opts *o, char *err,
+                        size_t len);
+    int (*kill)(void *ctx, pid_t pid, int sig); /* 0 or -errno */
+    uint64_t (*now_ms)(void *ctx);
+    void *ctx;
+};
+
 /* The supervisor owns cfg from here on (and every config given to supervisor_reload).
- * Its processes' output goes through io, which the caller owns and frees after it. */
+ * Its processes' output goes through io, which the caller owns and frees after it.
+ * os may be NULL: the system's. */
 struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
                                   supervisor_critical_cb *critical, void *ctx,
-                                  struct childio *io);
+                                  struct childio *io, const struct supervisor_os *os);
 /* Starts every autostart program, in order. */
 void supervisor_start(struct supervisor *s);
 /* A child exited (from the reaper). Returns false when the pid is not a

@@ -46,7 +46,39 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct proc *p, cons
 
 static uint64_t now_ms(const struct supervisor *s)
 {
-    return uv_now(s->loop);
+    return s->os.now_ms ? s->os.now_ms(s->os.ctx) : uv_now(s->loop);
+}
+
+/* ---- the system (struct supervisor_os): what a test replaces ---- */
+
+static int sys_spawn_start(void *ctx, const struct spawn_opts *o, pid_t *pid, int *status_fd,
+                           char *err, size_t len)
+{
+    (void)ctx;
+    return spawn_start(o, pid, status_fd, err, len);
+}
+
+static int sys_spawn_result(void *ctx, int status_fd, const struct spawn_opts *o, char *err,
+                            size_t len)
+{
+    (void)ctx;
+    return spawn_result(status_fd, o, err, len);
+}
+
+static int sys_kill(void *ctx, pid_t pid, int sig)
+{
+    (void)ctx;
+    return kill(pid, sig) < 0 ? -errno : 0;
+}
+
+/* given's members, the system's where it has none (the clock: see now_ms) */
+static struct supervisor_os os_of(const struct supervisor_os *given)
+{
+    struct supervisor_os os = given ? *given : (struct supervisor_os){0};
+    os.spawn_start = os.spawn_start ? os.spawn_start : sys_spawn_start;
+    os.spawn_result = os.spawn_result ? os.spawn_result : sys_spawn_result;
+    os.kill = os.kill ? os.kill : sys_kill;
+    return os;
 }
 
 /* xorshift32: jitter for backoff delays, nothing more. */
@@ -109,6 +141,15 @@ void supervisor_sort(struct supervisor *s)
             s->procs[j] = s->procs[j - 1];
         s->procs[j] = p;
     }
+    /* Processes marked as they were added are reconciled, and so started, in this
+     * order (unless one listed has left the table meanwhile: then as they came). */
+    int k = 0;
+    for (int i = 0; i < s->nprocs && k < s->dirty.n; i++)
+        if (s->procs[i]->on_dirty)
+            k++;
+    for (int i = 0, m = 0; k == s->dirty.n && i < s->nprocs; i++)
+        if (s->procs[i]->on_dirty)
+            s->dirty.v[m++] = s->procs[i];
 }
 
 /* ---- observers and logging ---- */
@@ -273,7 +314,7 @@ static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_
                                                                      : (long)o->nofile.rlim_cur;
     char why[512];
     pid_t pid = 0;
-    r = spawn_start(&opts, &pid, status_fd, why, sizeof(why));
+    r = p->sup->os.spawn_start(p->sup->os.ctx, &opts, &pid, status_fd, why, sizeof(why));
     set_pid(p, pid);
     if (r < 0)
         set_error(p, "%s", why);
@@ -440,7 +481,7 @@ static void exec_settled(struct proc *p)
      * copy of it, and events of a closed one would reach whatever reuses its number
      * (a control connection, told of a hang-up that was not its own) */
     uv_poll_stop(&p->exec->poll);
-    int r = spawn_result(p->exec->fd, &o, why, sizeof(why));
+    int r = p->sup->os.spawn_result(p->sup->os.ctx, p->exec->fd, &o, why, sizeof(why));
     if (r == -EAGAIN)
         return (void)uv_poll_start(&p->exec->poll, UV_READABLE, on_exec_status);
     unwatch_exec(p);
@@ -491,6 +532,7 @@ static void do_spawn(struct proc *p)
     listen_for_notify(p);
     if ((r = childio_pipes_open(&pipes, p->prog->redirect_stderr)) < 0) {
         set_error(p, "pipe: %s", strerror(-r));
+        log_error("%s: %s", p->cfg->name, proc_error(p));
         return proc_event(p, EV_SPAWN_FAILED);
     }
     r = spawn_child(p, &pipes, &status_fd);
@@ -502,15 +544,17 @@ static void do_spawn(struct proc *p)
     p->started_ms = now_ms(p->sup);
     if (watch_exec(p, status_fd) < 0) { /* its exit counts as a failed start */
         close(status_fd);
-        kill(p->pid, SIGKILL);
+        p->sup->os.kill(p->sup->os.ctx, p->pid, SIGKILL);
         set_error(p, "out of memory");
     }
 }
 
 static void signal_proc(struct proc *p, int sig, bool group)
 {
-    if (p->pid > 0 && kill(group ? -p->pid : p->pid, sig) < 0 && errno != ESRCH)
-        log_warn("%s: send SIG%s: %s", p->cfg->name, strconv_signal_name(sig), strerror(errno));
+    struct supervisor_os *os = &p->sup->os;
+    int r = p->pid > 0 ? os->kill(os->ctx, group ? -p->pid : p->pid, sig) : 0;
+    if (r < 0 && r != -ESRCH)
+        log_warn("%s: send SIG%s: %s", p->cfg->name, strconv_signal_name(sig), strerror(-r));
 }
 
 static void perform(struct proc *p, unsigned actions)
@@ -738,7 +782,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
         return proc_event(p, EV_SPAWN_FAILED), true;
     describe_status(status, why, sizeof(why));
     if (p->prog->kill_group_on_exit) /* e.g. nginx workers holding the port */
-        kill(-pid, SIGKILL);
+        s->os.kill(s->os.ctx, -pid, SIGKILL);
     p->last_status = status;
     if (p->state != PROC_STOPPING)
         set_error(p, "%s", why);
@@ -957,7 +1001,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
 
 struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
                                   supervisor_critical_cb *critical, void *ctx,
-                                  struct childio *io)
+                                  struct childio *io, const struct supervisor_os *os)
 {
     struct supervisor *s = calloc(1, sizeof(*s));
     struct snapshot *snap = calloc(1, sizeof(*snap));
@@ -967,6 +1011,7 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
         return NULL;
     }
     s->loop = loop;
+    s->os = os_of(os);
     s->io = io;
     s->cfg = cfg;
     snap->cfg = cfg;

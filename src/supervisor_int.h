@@ -82,6 +82,7 @@ struct proc {
 
 struct supervisor {
     uv_loop_t *loop;
+    struct supervisor_os os; /* the caller's or the system's; now_ms NULL: uv_now */
     struct childio *io; /* its processes' output; not its own */
     const struct config *cfg; /* the current snapshot's */
     struct snapshot *snaps;   /* the current one first, then older ones still in use */

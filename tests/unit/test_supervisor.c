@@ -1,0 +1,434 @@
+/* Unit tests: the supervisor's logic (reconcile, depends_on, critical, backoff, the
+ * reload diff) through its seam, struct supervisor_os: spawning, signals and the
+ * clock are this file's, so nothing is forked and no time passes. The loop is a real
+ * libuv loop; a process's timer (startsecs, backoff) is fired by hand. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "childio.h"
+#include "config.h"
+#include "diag.h"
+#include "log.h"
+#include "output.h"
+#include "spawn.h"
+#include "supervisor.h"
+#include "../../src/supervisor_int.h"
+
+enum { MAX_CALLS = 64 };
+
+struct call {
+    char name[64]; /* the process's (SUPERVISOR_PROCESS_NAME), or "" for a kill */
+    char argv0[64];
+    pid_t pid;
+    int sig;
+};
+
+/* The system as the tests see it. */
+struct fake {
+    struct call spawns[MAX_CALLS], kills[MAX_CALLS];
+    int nspawns, nkills;
+    pid_t next_pid;
+    uint64_t now;
+    int exec_error; /* what the next exec says: 0 it worked, else an errno */
+    int critical_status, criticals;
+};
+
+static struct fake F;
+
+static const char *env_value(char *const *envp, const char *key)
+{
+    size_t n = strlen(key);
+    for (; envp && *envp; envp++)
+        if (!strncmp(*envp, key, n) && (*envp)[n] == '=')
+            return *envp + n + 1;
+    return "";
+}
+
+/* The exec-status pipe the supervisor watches: already at end-of-file (or holding
+ * the errno of a failed exec), as a child's is once it exec'd. */
+static int fake_spawn_start(void *ctx, const struct spawn_opts *o, pid_t *pid, int *status_fd,
+                            char *err, size_t len)
+{
+    struct fake *f = ctx;
+    int fds[2];
+    (void)err, (void)len;
+    assert_true(f->nspawns < MAX_CALLS);
+    assert_int_equal(pipe(fds), 0);
+    if (f->exec_error)
+        assert_int_equal(write(fds[1], &f->exec_error, sizeof(int)), sizeof(int));
+    close(fds[1]);
+    struct call *c = &f->spawns[f->nspawns++];
+    snprintf(c->name, sizeof(c->name), "%s", env_value(o->envp, "SUPERVISOR_PROCESS_NAME"));
+    snprintf(c->argv0, sizeof(c->argv0), "%s", o->argv[0]);
+    c->pid = *pid = f->next_pid++;
+    *status_fd = fds[0];
+    return 0;
+}
+
+static int fake_spawn_result(void *ctx, int status_fd, const struct spawn_opts *o, char *err,
+                             size_t len)
+{
+    int e = 0;
+    (void)ctx;
+    ssize_t n = read(status_fd, &e, sizeof(e));
+    close(status_fd);
+    if (n <= 0)
+        return 0;
+    snprintf(err, len, "exec '%s': %s", o->argv[0], strerror(e));
+    return -e;
+}
+
+static int fake_kill(void *ctx, pid_t pid, int sig)
+{
+    struct fake *f = ctx;
+    assert_true(f->nkills < MAX_CALLS);
+    f->kills[f->nkills++] = (struct call){.pid = pid, .sig = sig};
+    return 0;
+}
+
+static uint64_t fake_now(void *ctx)
+{
+    return ((struct fake *)ctx)->now;
+}
+
+static const struct supervisor_os fake_os = {fake_spawn_start, fake_spawn_result, fake_kill,
+                                             fake_now, &F};
+
+static void on_critical(void *ctx, int status)
+{
+    struct fake *f = ctx;
+    f->critical_status = status;
+    f->criticals++;
+}
+
+/* ---- a supervisor on a loop ---- */
+
+struct world {
+    uv_loop_t loop;
+    struct output *out;
+    struct childio *io;
+    struct supervisor *s;
+};
+
+static struct line_style style = {.format = LOG_FORMAT_PREFIX};
+
+/* A config from "section key=value" lines, e.g. "program:a command=/bin/a". */
+static struct config *config_of(const char *const *lines)
+{
+    struct config_entry e[64];
+    char buf[64][128];
+    int n = 0;
+    for (; lines[n]; n++) {
+        snprintf(buf[n], sizeof(buf[n]), "%s", lines[n]);
+        char *key = strchr(buf[n], ' '), *value = strchr(buf[n], '=');
+        assert_non_null(key);
+        assert_non_null(value);
+        *key++ = 0;
+        *value++ = 0;
+        e[n] = (struct config_entry){buf[n], key, value, "test.ini", n + 1};
+    }
+    struct diag_list d = {0};
+    struct config *c = NULL;
+    int r = config_build("test.ini", e, n, &c, &d);
+    if (r < 0)
+        diag_print(&d, stderr);
+    assert_int_equal(r, 0);
+    diag_clear(&d);
+    return c;
+}
+
+static void turn(struct world *w)
+{
+    for (int i = 0; i < 8; i++) /* the due, reconcile and news passes, and exec pipes */
+        uv_run(&w->loop, UV_RUN_NOWAIT);
+}
+
+static void world_start(struct world *w, const char *const *lines)
+{
+    int exec_error = F.exec_error; /* set by the test, for the first start too */
+    memset(&F, 0, sizeof(F));
+    F.exec_error = exec_error;
+    F.next_pid = 1000;
+    F.now = 1000000;
+    log_setup(LOG_CRIT, &style);
+    assert_int_equal(uv_loop_init(&w->loop), 0);
+    w->out = output_open(&w->loop, STDOUT_FILENO, NULL, NULL);
+    w->io = childio_new(&w->loop, w->out, w->out, &style);
+    w->s = supervisor_new(&w->loop, config_of(lines), on_critical, &F, w->io, &fake_os);
+    assert_non_null(w->s);
+    supervisor_start(w->s);
+    turn(w);
+}
+
+static void world_end(struct world *w)
+{
+    supervisor_free(w->s);
+    output_close(w->out, NULL, NULL);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+    childio_free(w->io);
+    assert_int_equal(uv_loop_close(&w->loop), 0);
+    F.exec_error = 0;
+}
+
+static struct proc *find(struct world *w, const char *name)
+{
+    struct proc *p = supervisor_find(w->s, name);
+    if (!p)
+        fail_msg("no process %s", name);
+    return p;
+}
+
+static void expect_state(struct world *w, const char *name, enum proc_state st)
+{
+    struct proc *p = find(w, name);
+    if (proc_state(p) != st)
+        fail_msg("%s: %s, want %s", name, proc_state_name(proc_state(p)), proc_state_name(st));
+}
+
+/* The child exited with this wait status (the reaper's call). */
+static void exits(struct world *w, const char *name, int status)
+{
+    assert_true(supervisor_child_exited(w->s, proc_pid(find(w, name)), status));
+    turn(w);
+}
+
+/* Its timer (startsecs, backoff, stopwaitsecs) goes off now; the clock moves on by
+ * what was left of it. */
+static uint64_t fire(struct world *w, const char *name)
+{
+    struct proc *p = find(w, name);
+    assert_true(uv_is_active((uv_handle_t *)&p->timer));
+    uint64_t left = uv_timer_get_due_in(&p->timer);
+    F.now += left;
+    uv_timer_start(&p->timer, p->timer.timer_cb, 0, 0);
+    turn(w);
+    return left;
+}
+
+static int spawns_of(const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < F.nspawns; i++)
+        n += !strcmp(F.spawns[i].name, name);
+    return n;
+}
+
+static int signals_to(pid_t pid, int sig)
+{
+    int n = 0;
+    for (int i = 0; i < F.nkills; i++)
+        n += F.kills[i].pid == pid && F.kills[i].sig == sig;
+    return n;
+}
+
+/* ---- tests ---- */
+
+static const char *const two_programs[] = {
+    "program:b command=/bin/b", "program:b startsecs=0", "program:b priority=20",
+    "program:b numprocs=2", "program:b process_name=%(program_name)s_%(process_num)d",
+    "program:a command=/bin/a", "program:a startsecs=0", "program:a priority=10", NULL};
+
+static void test_start_in_priority_order(void **state)
+{
+    struct world w;
+    (void)state;
+    world_start(&w, two_programs);
+    assert_int_equal(F.nspawns, 3);
+    assert_string_equal(F.spawns[0].name, "a");
+    assert_string_equal(F.spawns[1].name, "b_0");
+    assert_string_equal(F.spawns[2].name, "b_1");
+    expect_state(&w, "a", PROC_RUNNING);
+    expect_state(&w, "b_1", PROC_RUNNING);
+    assert_true(supervisor_all_ready(w.s));
+    world_end(&w);
+}
+
+/* Commands write the wanted state; reconcile acts on it once per turn: down and up
+ * again before the turn is nothing at all. */
+static void test_reconcile_acts_on_wanted_state(void **state)
+{
+    struct world w;
+    (void)state;
+    world_start(&w, two_programs);
+    struct proc *b0 = find(&w, "b_0");
+    pid_t pid = proc_pid(b0);
+    supervisor_want_down(w.s, b0);
+    supervisor_want_up(w.s, b0);
+    turn(&w);
+    assert_int_equal(F.nkills, 0);
+    assert_int_equal(proc_pid(b0), pid);
+
+    supervisor_want_down(w.s, b0);
+    assert_int_equal(F.nkills, 0); /* not inside the command: from the loop */
+    turn(&w);
+    assert_int_equal(signals_to(pid, SIGTERM), 1); /* its stopsignal, then SIGCONT */
+    assert_int_equal(signals_to(pid, SIGCONT), 1);
+    assert_int_equal(F.nkills, 2);
+    expect_state(&w, "b_0", PROC_STOPPING);
+    exits(&w, "b_0", SIGTERM);
+    expect_state(&w, "b_0", PROC_STOPPED);
+    assert_int_equal(spawns_of("b_0"), 1);
+
+    supervisor_want_up(w.s, b0);
+    turn(&w);
+    assert_int_equal(spawns_of("b_0"), 2);
+    expect_state(&w, "b_0", PROC_RUNNING);
+    world_end(&w);
+}
+
+static void test_depends_on_waits_for_running(void **state)
+{
+    static const char *const lines[] = {
+        "program:db command=/bin/db", "program:db startsecs=2s",
+        "program:web command=/bin/web", "program:web startsecs=0",
+        "program:web depends_on=db", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    assert_int_equal(F.nspawns, 1);
+    assert_string_equal(F.spawns[0].name, "db");
+    expect_state(&w, "db", PROC_STARTING);
+    expect_state(&w, "web", PROC_STOPPED);
+    assert_int_equal(fire(&w, "db"), 2000); /* startsecs */
+    expect_state(&w, "db", PROC_RUNNING);
+    assert_int_equal(spawns_of("web"), 1);
+    expect_state(&w, "web", PROC_RUNNING);
+    world_end(&w);
+}
+
+static void test_critical_exit_is_reported_with_its_status(void **state)
+{
+    static const char *const lines[] = {
+        "program:app command=/bin/app", "program:app startsecs=0",
+        "program:app autorestart=false", "program:app critical=true",
+        "program:side command=/bin/side", "program:side startsecs=0", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    exits(&w, "side", 3 << 8); /* not critical: nothing */
+    assert_int_equal(F.criticals, 0);
+    exits(&w, "app", 3 << 8);
+    expect_state(&w, "app", PROC_EXITED);
+    assert_int_equal(F.criticals, 1);
+    assert_int_equal(F.critical_status, 3);
+    world_end(&w);
+}
+
+/* startretries = 2: the first retry at once, the second after restart_delay, then
+ * FATAL with the reason the exec gave. */
+static void test_exec_failure_gives_up_after_startretries(void **state)
+{
+    static const char *const lines[] = {
+        "program:x command=/bin/x", "program:x startretries=2",
+        "program:x restart_delay=1s", NULL};
+    struct world w;
+    (void)state;
+    F.exec_error = ENOENT;
+    world_start(&w, lines);
+    exits(&w, "x", 127 << 8);
+    expect_state(&w, "x", PROC_STARTING);
+    assert_int_equal(spawns_of("x"), 2);
+    exits(&w, "x", 127 << 8);
+    expect_state(&w, "x", PROC_BACKOFF);
+    uint64_t d = fire(&w, "x");
+    assert_true(d >= 900 && d <= 1100);
+    exits(&w, "x", 127 << 8);
+    expect_state(&w, "x", PROC_FATAL);
+    assert_int_equal(spawns_of("x"), 3);
+    assert_non_null(strstr(proc_error(find(&w, "x")), "No such file"));
+    world_end(&w);
+}
+
+/* Crashes in a row wait longer each time (+-10% jitter); a crash after a run longer
+ * than restart_delay_reset starts again from no delay. */
+static void test_backoff_doubles_and_resets(void **state)
+{
+    static const char *const lines[] = {
+        "program:w command=/bin/w", "program:w startsecs=0",
+        "program:w restart_delay=1s", "program:w restart_delay_max=60s",
+        "program:w restart_delay_reset=10s", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    exits(&w, "w", 1 << 8); /* the first crash: again at once */
+    expect_state(&w, "w", PROC_RUNNING);
+    assert_int_equal(spawns_of("w"), 2);
+    uint64_t want[] = {1000, 2000, 4000, 8000};
+    for (int i = 0; i < 4; i++) {
+        exits(&w, "w", 1 << 8);
+        expect_state(&w, "w", PROC_BACKOFF);
+        uint64_t d = fire(&w, "w");
+        if (d < want[i] * 9 / 10 || d > want[i] * 11 / 10)
+            fail_msg("crash %d: delay %llu ms, want %llu +-10%%", i + 2, (unsigned long long)d,
+                     (unsigned long long)want[i]);
+        expect_state(&w, "w", PROC_RUNNING);
+    }
+    F.now += 10000; /* a healthy run */
+    exits(&w, "w", 1 << 8);
+    expect_state(&w, "w", PROC_RUNNING);
+    assert_int_equal(spawns_of("w"), 7);
+    world_end(&w);
+}
+
+/* A reload adds, removes and restarts only what changed. */
+static void test_reload_diff(void **state)
+{
+    static const char *const before[] = {
+        "program:keep command=/bin/keep", "program:keep startsecs=0",
+        "program:change command=/bin/old", "program:change startsecs=0",
+        "program:drop command=/bin/drop", "program:drop startsecs=0", NULL};
+    static const char *const after[] = {
+        "program:keep command=/bin/keep", "program:keep startsecs=0",
+        "program:change command=/bin/new", "program:change startsecs=0",
+        "program:add command=/bin/add", "program:add startsecs=0", NULL};
+    struct world w;
+    struct reload_summary sum;
+    (void)state;
+    world_start(&w, before);
+    pid_t keep = proc_pid(find(&w, "keep")), change = proc_pid(find(&w, "change"));
+    pid_t drop = proc_pid(find(&w, "drop"));
+    assert_int_equal(supervisor_reload(w.s, config_of(after), NULL, NULL, &sum), 0);
+    assert_int_equal(sum.added, 1);
+    assert_int_equal(sum.removed, 1);
+    assert_int_equal(sum.restarted, 1);
+    assert_int_equal(sum.unchanged, 1);
+    turn(&w);
+    assert_int_equal(spawns_of("add"), 1);
+    assert_int_equal(signals_to(change, SIGTERM), 1);
+    assert_int_equal(signals_to(drop, SIGTERM), 1);
+    assert_int_equal(signals_to(keep, SIGTERM), 0);
+    exits(&w, "change", SIGTERM);
+    assert_int_equal(spawns_of("change"), 2);
+    assert_string_equal(F.spawns[F.nspawns - 1].argv0, "/bin/new");
+    expect_state(&w, "change", PROC_RUNNING);
+    exits(&w, "drop", SIGTERM);
+    assert_null(supervisor_find(w.s, "drop"));
+    assert_int_equal(proc_pid(find(&w, "keep")), keep);
+    assert_int_equal(spawns_of("keep"), 1);
+    world_end(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_start_in_priority_order),
+        cmocka_unit_test(test_reconcile_acts_on_wanted_state),
+        cmocka_unit_test(test_depends_on_waits_for_running),
+        cmocka_unit_test(test_critical_exit_is_reported_with_its_status),
+        cmocka_unit_test(test_exec_failure_gives_up_after_startretries),
+        cmocka_unit_test(test_backoff_doubles_and_resets),
+        cmocka_unit_test(test_reload_diff),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
