@@ -170,6 +170,9 @@ int config_build(const char *path, const struct config_entry *e, int n, struct c
                  struct diag_list *diags);
 
 const struct program_cfg *config_program(const struct config *c, const char *name);
+/* Whether a needs b, through depends_on, directly or not. */
+bool config_depends(const struct config *c, const struct program_cfg *a,
+                    const struct program_cfg *b);
 /* The process with that name, and its program through *prog. */
 const struct proc_cfg *config_process(const struct config *c, const char *name,
                                       const struct program_cfg **prog);

@@ -624,6 +624,24 @@ const struct program_cfg *config_program(const struct config *c, const char *nam
     return NULL;
 }
 
+/* A loaded config has no cycle (check_depends); depth bounds the walk all the same. */
+static bool depends_within(const struct config *c, const struct program_cfg *a,
+                           const struct program_cfg *b, int depth)
+{
+    for (const char **d = a->depends_on; *d && depth < 64; d++) {
+        const struct program_cfg *dep = config_program(c, *d);
+        if (dep == b || (dep && depends_within(c, dep, b, depth + 1)))
+            return true;
+    }
+    return false;
+}
+
+bool config_depends(const struct config *c, const struct program_cfg *a,
+                    const struct program_cfg *b)
+{
+    return depends_within(c, a, b, 0);
+}
+
 int config_name_cmp(const void *a, const void *b)
 {
     return strcmp(((const struct config_name *)a)->name, ((const struct config_name *)b)->name);

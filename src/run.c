@@ -276,31 +276,19 @@ static void stop_watching(struct run *r)
 }
 
 /* --only NAME: that program and what it depends on, nothing else. */
-static bool needed(const struct config *c, const char *only, const struct program_cfg *p,
-                   int depth)
-{
-    const struct program_cfg *o = config_program(c, only);
-    if (!o || depth > 64)
-        return false;
-    if (o == p)
-        return true;
-    for (const char **d = o->depends_on; *d; d++)
-        if (needed(c, *d, p, depth + 1))
-            return true;
-    return false;
-}
-
 static int keep_only(struct run *r)
 {
+    const struct program_cfg *only = r->o->only ? config_program(r->cfg, r->o->only) : NULL;
     if (!r->o->only)
         return 0;
-    if (!config_program(r->cfg, r->o->only)) {
+    if (!only) {
         log_error("--only %s: no such program", r->o->only);
         return -ENOENT;
     }
     for (int i = 0; i < supervisor_count(r->sup); i++) {
         struct proc *p = supervisor_proc(r->sup, i);
-        if (!needed(r->cfg, r->o->only, proc_program(p), 0))
+        const struct program_cfg *g = proc_program(p);
+        if (g != only && !config_depends(r->cfg, only, g))
             supervisor_want_down(r->sup, p);
     }
     return 0;

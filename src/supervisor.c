@@ -101,24 +101,13 @@ static int group_priority(const struct config *c, const struct program_cfg *p)
     return p->priority;
 }
 
-static bool depends(const struct config *c, const struct program_cfg *a,
-                    const struct program_cfg *b, int depth)
-{
-    for (const char **d = a->depends_on; *d && depth < 64; d++) {
-        const struct program_cfg *dep = config_program(c, *d);
-        if (dep == b || (dep && depends(c, dep, b, depth + 1)))
-            return true;
-    }
-    return false;
-}
-
 /* Whether a starts before b: dependencies first, then by priority, then file order. */
 static bool starts_before(const struct config *c, const struct program_cfg *a,
                           const struct program_cfg *b)
 {
-    if (depends(c, b, a, 0))
+    if (config_depends(c, b, a))
         return true;
-    if (depends(c, a, b, 0))
+    if (config_depends(c, a, b))
         return false;
     int ga = group_priority(c, a), gb = group_priority(c, b);
     if (ga != gb)
@@ -828,7 +817,7 @@ static bool may_stop(const struct supervisor *s, const struct program_cfg *g)
         const struct proc *q = s->procs[i];
         if (q->prog == g || proc_state_is_down(q->state))
             continue;
-        if (depends(s->cfg, q->prog, g, 0) ||
+        if (config_depends(s->cfg, q->prog, g) ||
             group_priority(s->cfg, q->prog) > group_priority(s->cfg, g) ||
             (group_priority(s->cfg, q->prog) == group_priority(s->cfg, g) &&
              q->prog->priority > g->priority))

@@ -130,3 +130,22 @@ watch = *.txt
         assert t.wait() == 0
     finally:
         t.kill()
+
+
+def test_only_runs_a_program_and_what_it_depends_on(tmp_path):
+    (tmp_path / "tend.ini").write_text(
+        f"[tend]\nsocket = {tmp_path}/tend.sock\n"
+        "[program:db]\ncommand = sleep 1001\nstartsecs = 0\n"
+        "[program:cache]\ncommand = sleep 1002\nstartsecs = 0\n"
+        "[program:web]\ncommand = sleep 1003\nstartsecs = 0\ndepends_on = db\n"
+        "[program:other]\ncommand = sleep 1004\nstartsecs = 0\ndepends_on = web\n")
+    t = Tend(["dev", "-c", str(tmp_path / "tend.ini"), "--only", "web"], cwd=tmp_path,
+             pid1=False)
+    try:
+        t.wait_line(r"web: running, pid")
+        assert t.count(r"db: running, pid") == 1
+        assert t.count(r"(cache|other): (started|running)") == 0, t.output()
+        t.signal(signal.SIGINT)
+        assert t.wait() == 0
+    finally:
+        t.kill()
