@@ -62,6 +62,8 @@ void supervisor_free(struct supervisor *s);
 void supervisor_observe(struct supervisor *s, supervisor_observer *cb, void *ctx);
 /* Every autostart process is RUNNING (for READY=1 and tendctl health). */
 bool supervisor_all_ready(const struct supervisor *s);
+/* How many processes of the table are in st (O(1)). */
+int supervisor_in_state(const struct supervisor *s, enum proc_state st);
 void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *ctx);
 
 /* What tendctl asks for. want_up starts p afresh (failure counts reset); restart

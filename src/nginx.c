@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fd.h"
+#include "index.h"
 #include "log.h"
 #include "nginx_conf.h"
 #include "safepath.h"
@@ -33,9 +34,12 @@ enum {
 
 enum phase { IDLE, CHECKING, CONFIRMING };
 
+/* A set of names: in order (v) and hashed (ix), so that a lookup is O(1) when the
+ * upstream has thousands of workers. */
 struct names {
     char **v;
-    int n;
+    int n, cap;
+    struct index ix;
 };
 
 /* Names held out of the upstream for an owner, from nginx_drain to nginx_release. */
@@ -78,23 +82,35 @@ static void request(struct nginx *n);
 
 /* ---- small sets of names ---- */
 
-static bool has(const struct names *s, const char *name)
+static bool is_name(const void *value, const void *key)
 {
-    for (int i = 0; i < s->n; i++)
-        if (!strcmp(s->v[i], name))
-            return true;
-    return false;
+    return !strcmp(value, key);
 }
 
+static bool has(const struct names *s, const char *name)
+{
+    return index_find(&s->ix, index_hash_str(name), is_name, name) != NULL;
+}
+
+/* Out of memory, the name is left out: the upstream lacks one worker until the
+ * next render (it is logged by the caller's failing write, if any). */
 static void add(struct names *s, const char *name)
 {
-    char **v = has(s, name) ? NULL : realloc(s->v, sizeof(char *) * (size_t)(s->n + 1));
-    if (v && (v[s->n] = strdup(name))) {
+    if (has(s, name))
+        return;
+    if (s->n == s->cap) {
+        int cap = s->cap ? 2 * s->cap : 16;
+        char **v = realloc(s->v, sizeof(char *) * (size_t)cap);
+        if (!v)
+            return;
         s->v = v;
-        s->n++;
-    } else if (v) {
-        s->v = v;
+        s->cap = cap;
     }
+    char *copy = strdup(name);
+    if (copy && index_put(&s->ix, index_hash_str(copy), copy) == 0)
+        s->v[s->n++] = copy;
+    else
+        free(copy);
 }
 
 static void clear(struct names *s)
@@ -102,8 +118,8 @@ static void clear(struct names *s)
     for (int i = 0; i < s->n; i++)
         free(s->v[i]);
     free(s->v);
-    s->v = NULL;
-    s->n = 0;
+    index_free(&s->ix);
+    *s = (struct names){0};
 }
 
 static void take(struct names *dst, struct names *src)

@@ -3,7 +3,10 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "index.h"
 
 struct item {
     char *name;
@@ -21,6 +24,7 @@ struct rollout {
     struct item *items;
     int n, cap;
     int at, end; /* the batch in hand: items[at..end) */
+    struct index queued; /* items[end..n) by name: value i + 1 (items moves) */
     bool failed; /* a start failed: no further batch */
     enum { IDLE, DRAINING, WAITING } phase;
 };
@@ -35,12 +39,26 @@ struct rollout *rollout_new(struct supervisor *sup, struct nginx *ng, int width,
     return ro;
 }
 
+struct lookup {
+    const struct rollout *ro;
+    const char *name;
+};
+
+static bool is_item(const void *value, const void *key)
+{
+    const struct lookup *k = key;
+    return !strcmp(k->ro->items[(uintptr_t)value - 1].name, k->name);
+}
+
+/* Queued again before its turn: the last act asked for is the one done. */
 int rollout_add(struct rollout *ro, const struct proc *p, enum rollout_act act)
 {
     const char *name = proc_name(p);
-    for (int i = ro->end; i < ro->n; i++)
-        if (!strcmp(ro->items[i].name, name))
-            return ro->items[i].act = act, 0;
+    uint64_t hash = index_hash_str(name);
+    uintptr_t found = (uintptr_t)index_find(&ro->queued, hash, is_item,
+                                            &(struct lookup){ro, name});
+    if (found)
+        return ro->items[found - 1].act = act, 0;
     if (ro->n == ro->cap) {
         int cap = ro->cap ? 2 * ro->cap : 8;
         struct item *more = realloc(ro->items, (size_t)cap * sizeof(*more));
@@ -50,8 +68,10 @@ int rollout_add(struct rollout *ro, const struct proc *p, enum rollout_act act)
         ro->cap = cap;
     }
     char *copy = strdup(name);
-    if (!copy)
+    if (!copy || index_put(&ro->queued, hash, (void *)(uintptr_t)(ro->n + 1)) < 0) {
+        free(copy);
         return -ENOMEM;
+    }
     ro->items[ro->n++] = (struct item){.name = copy, .act = act};
     return 0;
 }
@@ -61,6 +81,7 @@ static void forget(struct rollout *ro)
     for (int i = 0; i < ro->n; i++)
         free(ro->items[i].name);
     ro->n = ro->at = ro->end = 0;
+    index_free(&ro->queued);
     ro->failed = false;
     ro->phase = IDLE;
 }
@@ -199,6 +220,8 @@ static void next_batch(struct rollout *ro)
     if (ro->failed || ro->at >= ro->n)
         return finish(ro);
     ro->end = ro->n - ro->at > ro->width ? ro->at + ro->width : ro->n;
+    for (int i = ro->at; i < ro->end; i++) /* in hand: a new add queues it again */
+        index_del(&ro->queued, index_hash_str(ro->items[i].name), (void *)(uintptr_t)(i + 1));
     ro->phase = DRAINING;
     const char **names = calloc((size_t)(ro->end - ro->at) + 1, sizeof(*names));
     int nd = names ? drainable(ro, names) : 0; /* out of memory: no drain, still correct */

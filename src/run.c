@@ -392,11 +392,8 @@ static const struct commands_hooks hooks = {reload, shutdown_hook};
 /* systemd hears READY=1 once every autostart program is ready, and a summary line. */
 static void tell_systemd(struct run *r)
 {
-    int n = supervisor_count(r->sup), running = 0, fatal = 0;
-    for (int i = 0; i < n; i++) {
-        running += proc_state(supervisor_proc(r->sup, i)) == PROC_RUNNING;
-        fatal += proc_state(supervisor_proc(r->sup, i)) == PROC_FATAL;
-    }
+    int n = supervisor_count(r->sup), running = supervisor_in_state(r->sup, PROC_RUNNING);
+    int fatal = supervisor_in_state(r->sup, PROC_FATAL);
     if (fatal)
         notify_status("%d of %d processes running, %d FATAL", running, n, fatal);
     else
@@ -408,7 +405,7 @@ static void tell_systemd(struct run *r)
     }
 }
 
-/* Once per batch of news: each reads the whole table. */
+/* Once per batch of news: what waits on the table looks again. */
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;

@@ -201,13 +201,31 @@ static void tell_later(struct proc *p, enum proc_state old)
     uv_idle_start(&s->tell, on_tell);
 }
 
+/* p counts in the table's counts (sign 1) or stops counting (-1): around every
+ * change of its state, its program or its leaving. */
+static void account(struct proc *p, int sign)
+{
+    struct supervisor *s = p->sup;
+    s->in_state[p->state] += sign;
+    s->unready += sign * (p->prog->autostart && !p->removing && p->state != PROC_RUNNING);
+}
+
+void supervisor_set_removing(struct proc *p, bool removing)
+{
+    account(p, -1);
+    p->removing = removing;
+    account(p, 1);
+}
+
 static void set_state(struct proc *p, enum proc_state next)
 {
     enum proc_state old = p->state;
     struct supervisor *s = p->sup;
     if (old == next)
         return;
+    account(p, -1);
     p->state = next;
+    account(p, 1);
     p->changed_ms = now_ms(s);
     if (next == PROC_RUNNING)
         p->failed_starts = 0;
@@ -584,6 +602,7 @@ static void sweep_removed(struct supervisor *s)
         if (p->removing && proc_state_is_down(p->state) && !p->queued && !p->on_due &&
             !p->on_dirty && !p->on_held) {
             log_info("%s: removed", p->cfg->name);
+            account(p, -1);
             index_del(&s->by_name, index_hash_str(p->cfg->name), p);
             p->gone = true;
             tell_later(p, p->state);
@@ -597,7 +616,7 @@ static void sweep_removed(struct supervisor *s)
 
 void supervisor_leave(struct proc *p)
 {
-    p->removing = true;
+    supervisor_set_removing(p, true);
     if (proc_state_is_down(p->state)) { /* already down: the next turn takes it */
         p->sup->sweep = true;
         uv_idle_start(&p->sup->tell, on_tell);
@@ -941,8 +960,10 @@ void snapshot_free(struct supervisor *s, struct snapshot *snap)
 void supervisor_swap_pending(struct proc *p, bool keep_sink)
 {
     struct snapshot *old = p->snap;
+    account(p, -1); /* autostart may change */
     p->snap = p->pending.snap;
     p->prog = p->pending.prog;
+    account(p, 1);
     p->cfg = p->pending.cfg;
     p->pending.snap = NULL;
     p->pending.prog = NULL;
@@ -984,6 +1005,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
     s->open_handles++;
     p->timer.data = p;
     s->procs[s->nprocs++] = p;
+    account(p, 1);
     supervisor_mark(p);
     return p;
 }
@@ -1124,12 +1146,12 @@ void supervisor_unobserve(struct supervisor *s, supervisor_observer *cb, void *c
 
 bool supervisor_all_ready(const struct supervisor *s)
 {
-    for (int i = 0; i < s->nprocs; i++) {
-        const struct proc *p = s->procs[i];
-        if (p->prog->autostart && !p->removing && p->state != PROC_RUNNING)
-            return false;
-    }
-    return true;
+    return s->unready == 0;
+}
+
+int supervisor_in_state(const struct supervisor *s, enum proc_state st)
+{
+    return s->in_state[st];
 }
 
 int supervisor_count(const struct supervisor *s)

@@ -36,7 +36,7 @@ void supervisor_want_up(struct supervisor *s, struct proc *p)
     (void)s;
     p->wanted_up = true;
     p->kick = true;
-    p->removing = false;
+    supervisor_set_removing(p, false);
     p->failed_starts = 0;
     backoff_reset(&p->backoff);
     supervisor_mark(p);
@@ -53,7 +53,7 @@ void supervisor_restart(struct supervisor *s, struct proc *p)
 {
     bool running = p->state == PROC_RUNNING || p->state == PROC_STARTING;
     supervisor_want_up(s, p);
-    p->removing = p->removing && running;
+    supervisor_set_removing(p, p->removing && running);
     p->cycle = true;
 }
 
@@ -236,7 +236,7 @@ static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
 {
     bool changed = config_process_changed(p->prog, p->cfg, g, c);
     retarget(p, snap, g, c);
-    p->removing = false;
+    supervisor_set_removing(p, false);
     if (!changed) {
         supervisor_swap_pending(p, true); /* same logs: the ring goes on */
         sum->unchanged++;

@@ -89,6 +89,10 @@ struct supervisor {
     struct proc **procs;      /* in start order */
     int nprocs, cap;
     struct index by_name, by_pid; /* of the table's processes; by_pid while they run */
+    /* Of the table's processes, kept by account(): readiness and status for
+     * systemd cost O(1) per change, not a walk of the table. */
+    int in_state[PROC_FATAL + 1];
+    int unready; /* autostart, not leaving the table, not RUNNING */
     bool stopping, freeing;
     bool stop_pass; /* shutting down, something changed: see what may stop now */
     bool full_pass; /* out of memory for a list: every process is looked at once */
@@ -123,6 +127,8 @@ struct supervisor {
 struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
                             const struct program_cfg *g, const struct proc_cfg *c);
 void supervisor_sort(struct supervisor *s);
+/* p is leaving the table, or stays after all (the counts follow). */
+void supervisor_set_removing(struct proc *p, bool removing);
 /* p's wanted state changed: reconcile looks at it on the next turn. */
 void supervisor_mark(struct proc *p);
 /* Moves p to its pending config (after a reload); keep_sink when its logs are the same. */

@@ -148,10 +148,27 @@ static struct config *config_of(const char *const *lines)
     return c;
 }
 
+/* The counts kept per change (account()) are what a walk of the table finds. */
+static void check_counts(struct supervisor *s)
+{
+    int in_state[PROC_FATAL + 1] = {0}, unready = 0;
+    for (int i = 0; i < supervisor_count(s); i++) {
+        const struct proc *p = supervisor_proc(s, i);
+        in_state[proc_state(p)]++;
+        unready += proc_program(p)->autostart && !proc_removing(p) && proc_state(p) != PROC_RUNNING;
+    }
+    for (int st = 0; st <= PROC_FATAL; st++)
+        if (supervisor_in_state(s, st) != in_state[st])
+            fail_msg("%s: counted %d, kept %d", proc_state_name(st), in_state[st],
+                     supervisor_in_state(s, st));
+    assert_int_equal(supervisor_all_ready(s), unready == 0);
+}
+
 static void turn(struct world *w)
 {
     for (int i = 0; i < 8; i++) /* the due, reconcile and news passes, and exec pipes */
         uv_run(&w->loop, UV_RUN_NOWAIT);
+    check_counts(w->s);
 }
 
 static void world_start(struct world *w, const char *const *lines)
