@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "config.h"
 #include "diag.h"
 
@@ -161,12 +162,16 @@ static void walk_program(struct config *c, const struct program_cfg *p)
     }
 }
 
-/* What a reload that scales a program up does: one more process from the snapshot. */
+/* What scale does: one more process from the snapshot, in an arena beside it. */
 static void scale_program(struct config *c, const struct program_cfg *p)
 {
     const char *err = NULL;
-    const struct proc_cfg *extra = config_expand_process(c, p, p->nprocs, &err);
+    struct arena *a = arena_new();
+    if (!a)
+        return;
+    const struct proc_cfg *extra = config_expand_process(c, p, p->nprocs, a, &err);
     CHECK(extra || err);
+    arena_free(a);
 }
 
 static void walk(struct config *c)
