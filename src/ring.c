@@ -60,6 +60,9 @@ size_t ring_tail(const struct ring *r, int lines, char *out, size_t outlen)
                 break;
         from = i;
     }
+    if (from == 0 && r->total > r->len) /* the first line lost its start to wrap-around */
+        while (from < r->len && at(r, from++) != '\n')
+            ;
     return copy_out(r, from, out, outlen);
 }
 
