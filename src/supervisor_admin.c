@@ -279,6 +279,10 @@ int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold
     *sum = (struct reload_summary){0};
     if (!snap)
         return -ENOMEM;
+    /* The config replaced stays readable until the reload is done, whoever moves
+     * off it last: hold reads it (nginx's routes, until run.c gives nginx next). */
+    struct snapshot *was = s->snaps;
+    was->refs++;
     snap->cfg = next;
     snap->next = s->snaps;
     snap->refs = 1; /* held by the reload until it is done */
@@ -308,6 +312,7 @@ int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold
                 add(s, snap, &next->programs[i], &next->programs[i].procs[j], sum);
     supervisor_sort(s);
     snap->refs--; /* the reload's own hold; the current snapshot is never freed */
+    snapshot_release(s, was);
     free_unused(s);
     return 0;
 }

@@ -398,6 +398,18 @@ static void test_backoff_doubles_and_resets(void **state)
     world_end(&w);
 }
 
+/* What run.c's hold does through nginx: reads the config being replaced, which must
+ * stay valid for the whole reload (it was freed once the last process moved off
+ * it: a use-after-free under ASan, chaos seed 502). */
+static bool hold_reads_old(void *ctx, struct proc *p, bool removing)
+{
+    const struct config *old = ctx;
+    (void)p, (void)removing;
+    for (int i = 0; i < old->nprograms; i++)
+        assert_non_null(old->programs[i].name);
+    return false;
+}
+
 /* A reload adds, removes and restarts only what changed. */
 static void test_reload_diff(void **state)
 {
@@ -415,7 +427,9 @@ static void test_reload_diff(void **state)
     world_start(&w, before);
     pid_t keep = proc_pid(find(&w, "keep")), change = proc_pid(find(&w, "change"));
     pid_t drop = proc_pid(find(&w, "drop"));
-    assert_int_equal(supervisor_reload(w.s, config_of(after), NULL, NULL, &sum), 0);
+    const struct config *old = supervisor_config(w.s);
+    assert_int_equal(supervisor_reload(w.s, config_of(after), hold_reads_old, (void *)old, &sum),
+                     0);
     assert_int_equal(sum.added, 1);
     assert_int_equal(sum.removed, 1);
     assert_int_equal(sum.restarted, 1);
@@ -436,6 +450,33 @@ static void test_reload_diff(void **state)
     world_end(&w);
 }
 
+static bool hold_takes(void *ctx, struct proc *p, bool removing)
+{
+    (void)ctx, (void)p, (void)removing;
+    return true;
+}
+
+/* A restart held by the first reload (the rollout's) still waits when a second one
+ * comes: the config of the first, current until then, is what hold reads (nginx's
+ * routes) while the second moves every process off it. */
+static void test_reload_keeps_the_old_config_while_it_runs(void **state)
+{
+    static const char *const v1[] = {"program:a command=/bin/a1", "program:a startsecs=0", NULL};
+    static const char *const v2[] = {"program:a command=/bin/a2", "program:a startsecs=0", NULL};
+    static const char *const v3[] = {"program:a command=/bin/a3", "program:a startsecs=0", NULL};
+    struct world w;
+    struct reload_summary sum;
+    (void)state;
+    world_start(&w, v1);
+    assert_int_equal(supervisor_reload(w.s, config_of(v2), hold_takes, NULL, &sum), 0);
+    assert_int_equal(sum.held, 1);
+    const struct config *current = supervisor_config(w.s);
+    assert_int_equal(
+        supervisor_reload(w.s, config_of(v3), hold_reads_old, (void *)current, &sum), 0);
+    assert_int_equal(sum.restarted, 1);
+    world_end(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_exec_failure_gives_up_after_startretries),
         cmocka_unit_test(test_backoff_doubles_and_resets),
         cmocka_unit_test(test_reload_diff),
+        cmocka_unit_test(test_reload_keeps_the_old_config_while_it_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
