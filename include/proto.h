@@ -60,7 +60,7 @@ int proto_split(char *buf, uint32_t len, char **argv, int max);
 int proto_join(char *const *argv, int argc, char *out, size_t outlen);
 
 /* Where tend listens when its config names no socket, and so where tendctl looks
- * when not told (-s, $TEND_SOCKET): /run/tend.sock for root, else
+ * when not told with -s: $TEND_SOCKET, else /run/tend.sock for root, else
  * $XDG_RUNTIME_DIR/tend.sock, else /tmp/tend-UID/tend.sock. Returns the path: a
  * constant, or written into buf and cut to len (a socket's path is under 108 bytes). */
 const char *proto_default_socket(char *buf, size_t len);

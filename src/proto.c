@@ -72,9 +72,14 @@ enum proto_feed proto_feed(struct proto_request *r, const char *data, size_t n, 
     return r->len == PROTO_HEADER + *len ? PROTO_DONE : PROTO_MORE;
 }
 
+/* $TEND_SOCKET first, for tend and tendctl alike: an image sets it once and every
+ * user in it (tend as app, docker exec -u 0 tendctl) finds the same socket. */
 const char *proto_default_socket(char *buf, size_t len)
 {
+    const char *env = getenv("TEND_SOCKET");
     const char *xdg = getenv("XDG_RUNTIME_DIR");
+    if (env && *env)
+        return env;
     if (geteuid() == 0)
         return "/run/tend.sock";
     if (xdg && *xdg)
