@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_int.h"
 #include "envlist.h"
@@ -138,6 +139,11 @@ static int set_runas(struct loader *L, const struct ini_entry *e, const char *v,
     t->uid = pw->pw_uid;
     t->gid = pw->pw_gid;
     t->user_problem = NULL;
+    if (t->uid != geteuid() && geteuid() != 0) /* as drop_privileges in run.c will find */
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line,
+                 "user = %s: tend runs as uid %d, not root, and cannot become another user: it "
+                 "would not start",
+                 t->user, (int)geteuid());
     return 0;
 }
 
