@@ -178,11 +178,21 @@ static void load_keys(struct loader *L, const struct ini_section *s, const struc
     }
 }
 
+static void note_at(const struct ini_section *s, const char *key, struct config_at *at)
+{
+    const struct ini_entry *e = ini_get(s, key);
+    if (e)
+        *at = (struct config_at){e->file, e->line};
+}
+
 static void load_settings(struct loader *L, const char *name, const struct key_def *defs)
 {
     struct ini_section *s = inidoc_section(&L->doc, name);
-    if (s)
-        load_keys(L, s, defs, NULL, 0, &L->c->tend);
+    if (!s)
+        return;
+    load_keys(L, s, defs, NULL, 0, &L->c->tend);
+    note_at(s, defs == unix_http_keys ? "file" : "socket", &L->c->tend.socket_at);
+    note_at(s, "logfile", &L->c->tend.logfile_at);
 }
 
 static void default_settings(struct tend_cfg *t, struct arena *a)

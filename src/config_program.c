@@ -661,6 +661,12 @@ bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *
 
 /* ---- lookups in a snapshot ---- */
 
+struct config_at config_program_key_at(const struct program_cfg *p, const char *key)
+{
+    const struct ini_entry *e = ini_get(p->section, key);
+    return e ? (struct config_at){e->file, e->line} : (struct config_at){p->file, p->line};
+}
+
 const struct program_cfg *config_program(const struct config *c, const char *name)
 {
     for (int i = 0; i < c->nprograms; i++)
