@@ -147,7 +147,7 @@ def test_unknown_key_and_strict(tmp_path):
     cfg.write_text("[program:a]\ncommand=/bin/true\nauto_start=false\n")
     r = tend_check(cfg)
     assert r.returncode == 0
-    assert f"{cfg}:3: warning: unknown key 'auto_start' in [program:a] (did you mean 'autostart'?)" in r.stderr
+    assert f"{cfg}:3: warning: unknown key 'auto_start' in a [program:x] section (did you mean 'autostart'?)" in r.stderr
     assert tend_check(cfg, "--strict").returncode == 1
 
 
