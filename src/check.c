@@ -249,11 +249,11 @@ static void check_socket_dir(const struct config *c, struct diag_list *d, char *
     } else if (st.st_uid != geteuid() && st.st_uid != 0) {
         host_warn(d, c, at,
                   "socket: directory '%s' belongs to uid %d, not to tend (uid %d) or root: "
-                  "tendctl could not reach tend",
+                  "tend would not start",
                   dir, (int)st.st_uid, (int)geteuid());
     } else if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
         host_warn(d, c, at,
-                  "socket: directory '%s' can be written by other users: tend would not use it",
+                  "socket: directory '%s' can be written by other users: tend would not start",
                   dir);
     } else if (access(dir, W_OK | X_OK) < 0) {
         host_warn(d, c, at, "socket: tend (uid %d) cannot write in '%s'", (int)geteuid(), dir);
@@ -313,17 +313,30 @@ static void check_ports(const struct config *c, struct diag_list *d)
 }
 
 /* A tend that answers on the socket most likely runs this very config (checked before
- * a reload): its socket and ports are in use by it, which is no problem of the file's. */
-static void check_host(const struct config *c, struct diag_list *d)
+ * a reload): its socket and ports are in use by it, which is no problem of the file's.
+ * Returns whether they were checked. */
+static bool check_host(const struct config *c, struct diag_list *d)
 {
     check_logfile(c, d);
-    if (socket_answers(c->tend.socket)) {
-        fprintf(stderr, "tend check: a tend answers on '%s': its socket and ports are not "
-                        "checked\n", c->tend.socket);
-        return;
-    }
+    if (socket_answers(c->tend.socket))
+        return false;
     check_socket(c, d);
     check_ports(c, d);
+    return true;
+}
+
+/* The last line: the counts, and what was not looked at. */
+static void summary(const char *path, const struct diag_list *d, bool ok, const char *running)
+{
+    if (ok)
+        fprintf(stderr, "%s: ok, %d warning(s)", path, diag_warnings(d));
+    else
+        fprintf(stderr, "%s: %d error(s), %d warning(s)", path, diag_errors(d),
+                diag_warnings(d));
+    if (running)
+        fprintf(stderr, " (a tend answers on '%s': its socket and ports were not checked)",
+                running);
+    fputc('\n', stderr);
 }
 
 static void print_nginx(const struct config *c)
@@ -362,17 +375,17 @@ int check_main(int argc, char **argv)
         return 1;
     }
     struct config *c = NULL;
+    const char *running = NULL;
     int r = config_load(path, &c, &diags);
-    if (r == 0)
-        check_host(c, &diags);
+    if (r == 0 && !check_host(c, &diags))
+        running = c->tend.socket;
     if (r == 0 && c->nginx)
         check_nginx(c, &diags);
     if (r == 0 && diag_errors(&diags)) /* --strict, and nginx refused */
         r = -EINVAL;
     diag_print(&diags, stderr);
     if (r < 0) {
-        fprintf(stderr, "%s: %d error(s), %d warning(s)\n", path, diag_errors(&diags),
-                diag_warnings(&diags));
+        summary(path, &diags, false, running);
         diag_clear(&diags);
         config_free(c); /* loaded, when only nginx -t refused it */
         return 1;
@@ -380,7 +393,7 @@ int check_main(int argc, char **argv)
     print_table(c);
     if (c->nginx)
         print_nginx(c);
-    fprintf(stderr, "%s: ok, %d warning(s)\n", path, diag_warnings(&diags));
+    summary(path, &diags, true, running);
     config_free(c);
     diag_clear(&diags);
     return 0;
