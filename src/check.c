@@ -1,4 +1,5 @@
-/* check: loads a config as tend would and shows what it would run. */
+/* check: loads a config as tend would, shows what it would run, and says what starting
+ * on this machine would run into (host checks). */
 #include "check.h"
 
 #include <errno.h>
