@@ -118,7 +118,7 @@ struct config_at {
 
 struct tend_cfg {
     const char *socket, *socket_owner, *pidfile, *logfile, *childlogdir;
-    struct config_at socket_at, logfile_at; /* for tend check's host checks */
+    struct config_at socket_at, logfile_at, pidfile_at; /* for tend check's host checks */
     const char *user; /* [supervisord] user: tend drops to it once it has set up; NULL: stays */
     uid_t uid;
     gid_t gid;

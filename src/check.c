@@ -182,26 +182,33 @@ static bool is_stream(const char *path)
     return false;
 }
 
-/* [tend] logfile: tend makes the file, not its directory, and rotates it there. */
-static void check_logfile(const struct config *c, struct diag_list *d)
+/* A file of tend's own ([tend] logfile, pidfile): tend makes the file, not its
+ * directory (and rotates a log there). fallout: what tend does when it cannot. */
+static void check_file_dir(const struct config *c, struct diag_list *d, const char *key,
+                           const char *path, struct config_at at, const char *fallout)
 {
-    const struct tend_cfg *t = &c->tend;
     struct stat st;
-    if (!t->logfile || is_stream(t->logfile) || config_log_kind(t->logfile) != LOG_KIND_FILE)
-        return;
-    char *copy = strdup(t->logfile), *dir = copy ? dirname(copy) : NULL;
+    char *copy = strdup(path), *dir = copy ? dirname(copy) : NULL;
     if (!dir)
         return;
     if (stat(dir, &st) < 0)
-        host_warn(d, c, t->logfile_at,
-                  "logfile: directory '%s' does not exist: tend would log to stderr only", dir);
+        host_warn(d, c, at, "%s: directory '%s' does not exist: %s", key, dir, fallout);
     else if (!S_ISDIR(st.st_mode))
-        host_warn(d, c, t->logfile_at, "logfile: '%s' is not a directory", dir);
+        host_warn(d, c, at, "%s: '%s' is not a directory: %s", key, dir, fallout);
     else if (access(dir, W_OK | X_OK) < 0)
-        host_warn(d, c, t->logfile_at,
-                  "logfile: tend (uid %d) cannot write in '%s': tend would log to stderr only",
-                  (int)geteuid(), dir);
+        host_warn(d, c, at, "%s: tend (uid %d) cannot write in '%s': %s", key, (int)geteuid(),
+                  dir, fallout);
     free(copy);
+}
+
+static void check_own_files(const struct config *c, struct diag_list *d)
+{
+    const struct tend_cfg *t = &c->tend;
+    if (t->logfile && !is_stream(t->logfile) && config_log_kind(t->logfile) == LOG_KIND_FILE)
+        check_file_dir(c, d, "logfile", t->logfile, t->logfile_at,
+                       "tend would log to stderr only");
+    if (t->pidfile)
+        check_file_dir(c, d, "pidfile", t->pidfile, t->pidfile_at, "tend would not write it");
 }
 
 /* The nearest directory of path (or path itself) that exists. */
@@ -318,7 +325,7 @@ static void check_ports(const struct config *c, struct diag_list *d)
  * Returns whether they were checked. */
 static bool check_host(const struct config *c, struct diag_list *d)
 {
-    check_logfile(c, d);
+    check_own_files(c, d);
     if (socket_answers(c->tend.socket))
         return false;
     check_socket(c, d);

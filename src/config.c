@@ -193,6 +193,7 @@ static void load_settings(struct loader *L, const char *name, const struct key_d
     load_keys(L, s, defs, NULL, 0, &L->c->tend);
     note_at(s, defs == unix_http_keys ? "file" : "socket", &L->c->tend.socket_at);
     note_at(s, "logfile", &L->c->tend.logfile_at);
+    note_at(s, "pidfile", &L->c->tend.pidfile_at);
 }
 
 static void default_settings(struct tend_cfg *t, struct arena *a)

@@ -167,6 +167,14 @@ def test_a_logfile_in_a_missing_directory(tmp_path):
     assert "warning:" not in r.stderr, r.stderr
 
 
+def test_a_pidfile_in_a_missing_directory(tmp_path):
+    cfg, r = check(tmp_path, f"[supervisord]\npidfile = {tmp_path}/run/tend.pid\n" + PROGRAM)
+    assert re.search(at(cfg, 2) + rf"pidfile: directory '{tmp_path}/run' does not exist: "
+                     "tend would not write it", r.stderr, re.M), r.stderr
+    (tmp_path / "run").mkdir()
+    assert "pidfile:" not in tend_check(cfg).stderr
+
+
 def test_a_port_in_use(tmp_path):
     base = free_ports(3)
     held = socket.socket()
