@@ -110,8 +110,15 @@ struct nginx_cfg {
     int line;
 };
 
+/* Where a setting was read; file NULL: the default. */
+struct config_at {
+    const char *file;
+    int line;
+};
+
 struct tend_cfg {
     const char *socket, *socket_owner, *pidfile, *logfile, *childlogdir;
+    struct config_at socket_at, logfile_at, pidfile_at; /* for tend check's host checks */
     const char *user; /* [supervisord] user: tend drops to it once it has set up; NULL: stays */
     uid_t uid;
     gid_t gid;
@@ -184,6 +191,9 @@ const struct proc_cfg *config_expand_process(const struct config *c, const struc
 /* Whether a process would run differently under the two configs (restart on reload). */
 bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *pa,
                             const struct program_cfg *b, const struct proc_cfg *pb);
+
+/* Where key is set in p's section; p's own line when it is not. */
+struct config_at config_program_key_at(const struct program_cfg *p, const char *key);
 
 /* The name of key i that tend knows in a section kind ("program", "tend", "nginx",
  * "group", "include", "unix_http_server"), NULL past the last: for the manual's test. */

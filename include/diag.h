@@ -31,7 +31,8 @@ void diag_add(struct diag_list *l, enum diag_severity sev, enum diag_kind kind, 
               int line, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 int diag_errors(const struct diag_list *l);
 int diag_warnings(const struct diag_list *l);
-/* FILE:LINE: error: message, one per line. */
+/* FILE:LINE: error: message, one per line; the same message at several lines of a
+ * file is one line, FILE:LINE,LINE,...: (at most 8 lines named, the rest counted). */
 void diag_print(const struct diag_list *l, FILE *out);
 /* The first error as "FILE:LINE: message" into buf (for a control reply). */
 void diag_first_error(const struct diag_list *l, char *buf, size_t len);

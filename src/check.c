@@ -1,13 +1,20 @@
-/* check: loads a config as tend would and shows what it would run. */
+/* check: loads a config as tend would, shows what it would run, and says what starting
+ * on this machine would run into (host checks). */
 #include "check.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <libgen.h>
+#include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +156,197 @@ static void check_nginx(const struct config *c, struct diag_list *d)
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* ---- host checks: what starting here would run into, said before it does ---- */
+
+static void host_warn(struct diag_list *d, const struct config *c, struct config_at at,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void host_warn(struct diag_list *d, const struct config *c, struct config_at at,
+                      const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    diag_add(d, DIAG_WARNING, DIAG_HOST, at.file ? at.file : c->path, at.line, "%s", msg);
+}
+
+/* Streams tend writes anyway (run.c's own_stream): no file to open. */
+static bool is_stream(const char *path)
+{
+    static const char *const streams[] = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/fd/1",
+                                          "/dev/fd/2"};
+    for (unsigned i = 0; i < sizeof(streams) / sizeof(streams[0]); i++)
+        if (!strcmp(path, streams[i]))
+            return true;
+    return false;
+}
+
+/* A file of tend's own ([tend] logfile, pidfile): tend makes the file, not its
+ * directory (and rotates a log there). fallout: what tend does when it cannot. */
+static void check_file_dir(const struct config *c, struct diag_list *d, const char *key,
+                           const char *path, struct config_at at, const char *fallout)
+{
+    struct stat st;
+    char *copy = strdup(path), *dir = copy ? dirname(copy) : NULL;
+    if (!dir)
+        return;
+    if (stat(dir, &st) < 0)
+        host_warn(d, c, at, "%s: directory '%s' does not exist: %s", key, dir, fallout);
+    else if (!S_ISDIR(st.st_mode))
+        host_warn(d, c, at, "%s: '%s' is not a directory: %s", key, dir, fallout);
+    else if (access(dir, W_OK | X_OK) < 0)
+        host_warn(d, c, at, "%s: tend (uid %d) cannot write in '%s': %s", key, (int)geteuid(),
+                  dir, fallout);
+    free(copy);
+}
+
+static void check_own_files(const struct config *c, struct diag_list *d)
+{
+    const struct tend_cfg *t = &c->tend;
+    if (t->logfile && !is_stream(t->logfile) && config_log_kind(t->logfile) == LOG_KIND_FILE)
+        check_file_dir(c, d, "logfile", t->logfile, t->logfile_at,
+                       "tend would log to stderr only");
+    if (t->pidfile)
+        check_file_dir(c, d, "pidfile", t->pidfile, t->pidfile_at, "tend would not write it");
+}
+
+/* The nearest directory of path (or path itself) that exists. */
+static bool nearest_existing(char *path, struct stat *st)
+{
+    while (stat(path, st) < 0) {
+        char *slash = strrchr(path, '/');
+        if (!slash)
+            return false;
+        slash == path ? (void)(slash[1] = '\0') : (void)(*slash = '\0');
+    }
+    return true;
+}
+
+/* Is someone answering on the socket already? Another tend: this one would not start. */
+static bool socket_answers(const char *path)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(addr.sun_path))
+        return false;
+    strcpy(addr.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool up = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+    if (fd >= 0)
+        close(fd);
+    return up;
+}
+
+/* The socket's directory as control.c's open_dir will find it: tend's or root's and
+ * writable by nobody else (unless sticky), or missing where tend can make it. */
+static void check_socket_dir(const struct config *c, struct diag_list *d, char *dir)
+{
+    const struct config_at at = c->tend.socket_at;
+    struct stat st;
+    char *parent = strdup(dir);
+    if (!parent)
+        return;
+    if (stat(dir, &st) < 0) {
+        if (nearest_existing(parent, &st) && access(parent, W_OK | X_OK) < 0)
+            host_warn(d, c, at,
+                      "socket: directory '%s' does not exist, and tend (uid %d) cannot make it "
+                      "in '%s': tendctl could not reach tend",
+                      dir, (int)geteuid(), parent);
+    } else if (!S_ISDIR(st.st_mode)) {
+        host_warn(d, c, at, "socket: '%s' is not a directory", dir);
+    } else if (st.st_uid != geteuid() && st.st_uid != 0) {
+        host_warn(d, c, at,
+                  "socket: directory '%s' belongs to uid %d, not to tend (uid %d) or root: "
+                  "tend would not start",
+                  dir, (int)st.st_uid, (int)geteuid());
+    } else if ((st.st_mode & 022) && !(st.st_mode & S_ISVTX)) {
+        host_warn(d, c, at,
+                  "socket: directory '%s' can be written by other users: tend would not start",
+                  dir);
+    } else if (access(dir, W_OK | X_OK) < 0) {
+        host_warn(d, c, at, "socket: tend (uid %d) cannot write in '%s'", (int)geteuid(), dir);
+    }
+    free(parent);
+}
+
+static void check_socket(const struct config *c, struct diag_list *d)
+{
+    char *copy = strdup(c->tend.socket), *slash = copy ? strrchr(copy, '/') : NULL;
+    if (slash)
+        check_socket_dir(c, d, slash == copy ? "/" : (*slash = '\0', copy));
+    free(copy);
+}
+
+/* LEAD: swap for the shared port check (include/ports.h) at merge; this one only
+ * says whether 127.0.0.1:port can be bound now, not who holds it. Returns 1 held,
+ * 0 free, -errno when it cannot tell. */
+static int port_held(int port)
+{
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int one = 1, r = 0, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+        r = errno == EADDRINUSE ? 1 : -errno;
+    close(fd);
+    return r;
+}
+
+/* Each process's port: one in use makes that process fail to listen. A few are named,
+ * the rest counted: a program of 5,000 processes would say one line per port. */
+static void check_ports(const struct config *c, struct diag_list *d)
+{
+    enum { NAMED = 8 };
+    for (int i = 0; i < c->nprograms; i++) {
+        const struct program_cfg *p = &c->programs[i];
+        struct config_at at = config_program_key_at(p, "port");
+        int held = 0;
+        for (int j = 0; p->port && j < p->nprocs; j++) {
+            if (port_held(p->procs[j].port) != 1 || held++ >= NAMED)
+                continue;
+            host_warn(d, c, at, "port %d is in use on this host: %s would fail to listen on it",
+                      p->procs[j].port, p->procs[j].name);
+        }
+        if (held > NAMED)
+            host_warn(d, c, at, "port: %d more ports of [program:%s] are in use on this host",
+                      held - NAMED, p->name);
+    }
+    if (c->nginx && c->nginx->mode == NGINX_FULL && c->nginx->listen_port &&
+        port_held(c->nginx->listen_port) == 1) /* else the host's nginx listens: as meant */
+        host_warn(d, c, (struct config_at){c->nginx->file, c->nginx->line},
+                  "port %d is in use on this host: nginx would fail to listen on it",
+                  c->nginx->listen_port);
+}
+
+/* A tend that answers on the socket most likely runs this very config (checked before
+ * a reload): its socket and ports are in use by it, which is no problem of the file's.
+ * Returns whether they were checked. */
+static bool check_host(const struct config *c, struct diag_list *d)
+{
+    check_own_files(c, d);
+    if (socket_answers(c->tend.socket))
+        return false;
+    check_socket(c, d);
+    check_ports(c, d);
+    return true;
+}
+
+/* The last line: the counts, and what was not looked at. */
+static void summary(const char *path, const struct diag_list *d, bool ok, const char *running)
+{
+    if (ok)
+        fprintf(stderr, "%s: ok, %d warning(s)", path, diag_warnings(d));
+    else
+        fprintf(stderr, "%s: %d error(s), %d warning(s)", path, diag_errors(d),
+                diag_warnings(d));
+    if (running)
+        fprintf(stderr, " (a tend answers on '%s': its socket and ports were not checked)",
+                running);
+    fputc('\n', stderr);
+}
+
 static void print_nginx(const struct config *c)
 {
     char *text = render(c);
@@ -156,43 +354,46 @@ static void print_nginx(const struct config *c)
     free(text);
 }
 
-static int usage(void)
+static int usage(FILE *out, int status)
 {
-    fputs("usage: tend check [-c FILE] [--strict]\n", stderr);
-    return 2;
+    fputs("usage: tend check [-c FILE] [--strict]\n", out);
+    return status;
 }
 
 int check_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"strict", no_argument, NULL, 's'}, {0}};
+        {"config", required_argument, NULL, 'c'}, {"strict", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'}, {0}};
     const char *path = NULL;
     struct diag_list diags = {0};
-    for (int ch; (ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1;) {
+    for (int ch; (ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1;) {
         if (ch == 'c')
             path = optarg;
         else if (ch == 's')
             diags.strict = true;
         else
-            return usage();
+            return ch == 'h' ? usage(stdout, 0) : usage(stderr, 2);
     }
     if (optind != argc)
-        return usage();
+        return usage(stderr, 2);
     if (!path && !(path = config_find())) {
         fputs("tend: no config file: give -c FILE, set TEND_CONFIG, or create ./tend.ini\n",
               stderr);
         return 1;
     }
     struct config *c = NULL;
+    const char *running = NULL;
     int r = config_load(path, &c, &diags);
+    if (r == 0 && !check_host(c, &diags))
+        running = c->tend.socket;
     if (r == 0 && c->nginx)
         check_nginx(c, &diags);
     if (r == 0 && diag_errors(&diags)) /* --strict, and nginx refused */
         r = -EINVAL;
     diag_print(&diags, stderr);
     if (r < 0) {
-        fprintf(stderr, "%s: %d error(s), %d warning(s)\n", path, diag_errors(&diags),
-                diag_warnings(&diags));
+        summary(path, &diags, false, running);
         diag_clear(&diags);
         config_free(c); /* loaded, when only nginx -t refused it */
         return 1;
@@ -200,7 +401,7 @@ int check_main(int argc, char **argv)
     print_table(c);
     if (c->nginx)
         print_nginx(c);
-    fprintf(stderr, "%s: ok, %d warning(s)\n", path, diag_warnings(&diags));
+    summary(path, &diags, true, running);
     config_free(c);
     diag_clear(&diags);
     return 0;

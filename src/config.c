@@ -51,16 +51,24 @@ static const struct key_def tend_keys[] = {
      .why = "it names supervisord's XML-RPC interface, which tend does not serve"},
     {NULL},
 };
+#define PEERCRED                                                                            \
+    "tend checks peers by uid (SO_PEERCRED), not by password: the socket's mode and owner "  \
+    "say who may connect"
 static const struct key_def unix_http_keys[] = {
     {"file", KT_STR, TEND(socket)},
     {"chmod", KT_OCTAL, TEND(socket_mode), 0, 07777},
     {"chown", KT_OWNER, TEND(socket_owner)},
-    {"username", KT_IGNORED,
-     .why = "tend checks peers by uid (SO_PEERCRED), not by password: the socket's mode and "
-            "owner say who may connect"},
-    {"password", KT_IGNORED,
-     .why = "tend checks peers by uid (SO_PEERCRED), not by password: the socket's mode and "
-            "owner say who may connect"},
+    {"username", KT_IGNORED, .why = PEERCRED},
+    {"password", KT_IGNORED, .why = PEERCRED},
+    {NULL},
+};
+#define NO_SHELL "tendctl has no interactive shell: each command is one tendctl run"
+static const struct key_def supervisorctl_keys[] = {
+    {"serverurl", KT_CUSTOM}, /* see check_serverurl() */
+    {"username", KT_IGNORED, .why = PEERCRED},
+    {"password", KT_IGNORED, .why = PEERCRED},
+    {"prompt", KT_IGNORED, .why = NO_SHELL},
+    {"history_file", KT_IGNORED, .why = NO_SHELL},
     {NULL},
 };
 static const struct key_def group_keys[] = {
@@ -170,11 +178,22 @@ static void load_keys(struct loader *L, const struct ini_section *s, const struc
     }
 }
 
+static void note_at(const struct ini_section *s, const char *key, struct config_at *at)
+{
+    const struct ini_entry *e = ini_get(s, key);
+    if (e)
+        *at = (struct config_at){e->file, e->line};
+}
+
 static void load_settings(struct loader *L, const char *name, const struct key_def *defs)
 {
     struct ini_section *s = inidoc_section(&L->doc, name);
-    if (s)
-        load_keys(L, s, defs, NULL, 0, &L->c->tend);
+    if (!s)
+        return;
+    load_keys(L, s, defs, NULL, 0, &L->c->tend);
+    note_at(s, defs == unix_http_keys ? "file" : "socket", &L->c->tend.socket_at);
+    note_at(s, "logfile", &L->c->tend.logfile_at);
+    note_at(s, "pidfile", &L->c->tend.pidfile_at);
 }
 
 static void default_settings(struct tend_cfg *t, struct arena *a)
@@ -250,19 +269,74 @@ static void unknown_section(struct loader *L, const struct ini_section *s)
              s->name, hint ? " (did you mean [" : "", hint ? hint : "", hint ? "]?)" : "");
 }
 
+/* [supervisorctl] serverurl: tendctl does not read the config. Said unless it names
+ * the socket tendctl finds anyway, which is also the one tend listens on. */
+static void check_serverurl(struct loader *L, const struct ini_section *s)
+{
+    const struct ini_entry *e = ini_get(s, "serverurl");
+    const char *problem = NULL, *v = e ? config_expand(L, e, NULL, 0, &problem) : NULL;
+    char fallback[PATH_MAX];
+    const char *dflt = proto_default_socket(fallback, sizeof(fallback));
+    if (!v || problem ||
+        (!strncmp(v, "unix://", 7) && !strcmp(v + 7, dflt) && !strcmp(L->c->tend.socket, dflt)))
+        return;
+    diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, e->file, e->line,
+             "serverurl = %s: not used: tendctl does not read the config; it connects to "
+             "-s SOCKET, else $TEND_SOCKET, else %s (this config's tend listens on %s)",
+             v, dflt, L->c->tend.socket);
+}
+
+/* Events a listener asks for, to say what does its job in tend. */
+static const char *listener_instead(const struct ini_section *s)
+{
+    const struct ini_entry *e = ini_get(s, "events");
+    if (e && strstr(e->value, "PROCESS_STATE"))
+        return "; to stop when a program dies, set critical = true on that program (tend "
+               "then stops everything and exits with its status)";
+    if (e && strstr(e->value, "PROCESS_LOG"))
+        return "; tend writes every program's output to its own stdout and stderr, each line "
+               "prefixed with the process name, when stdout_logfile and stderr_logfile are "
+               "unset";
+    return "";
+}
+
+/* [rpcinterface:x]: supervisord's own interface goes without saying (tendctl does its
+ * job); another factory is a plugin that changes what supervisord does. */
+static void check_rpcinterface(struct loader *L, const struct ini_section *s)
+{
+    const struct ini_entry *e = ini_get(s, "supervisor.rpcinterface_factory");
+    if (e && !strcmp(e->value, "supervisor.rpcinterface:make_main_rpcinterface"))
+        return;
+    diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line,
+             "[%s] is not loaded: tend has no XML-RPC interface (tendctl speaks to the "
+             "control socket)",
+             s->name);
+}
+
 /* Sections other than programs, groups and settings: known, ignored, or warned about. */
 static void other_section(struct loader *L, struct ini_section *s)
 {
     const char *rest;
-    if (has_prefix(s->name, "eventlistener:", &rest) || has_prefix(s->name, "fcgi-program:", &rest))
+    if (has_prefix(s->name, "eventlistener:", &rest))
         diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line,
-                 "[%s] is not supported yet (planned): it will not run", s->name);
-    else if (!strcmp(s->name, "inet_http_server"))
+                 "[%s] is not supported yet (planned): it will not run%s", s->name,
+                 listener_instead(s));
+    else if (has_prefix(s->name, "fcgi-program:", &rest))
+        diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line,
+                 "[%s] is not supported yet (planned): it will not run; tend does not make "
+                 "FastCGI sockets: a [program:x] whose server listens itself does its job",
+                 s->name);
+    else if (has_prefix(s->name, "rpcinterface:", &rest))
+        check_rpcinterface(L, s);
+    else if (!strcmp(s->name, "supervisorctl")) {
+        load_keys(L, s, supervisorctl_keys, NULL, 0, &L->c->tend); /* nothing is set */
+        check_serverurl(L, s);
+    } else if (!strcmp(s->name, "inet_http_server"))
         diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, s->file, s->line,
                  "[inet_http_server] is not served: use the control socket (tendctl)");
     else if (!strcmp(s->name, "include"))
         config_check_keys(L, s, include_keys);
-    else if (!has_prefix(s->name, "rpcinterface:", &rest) && strcmp(s->name, "supervisorctl"))
+    else
         unknown_section(L, s);
 }
 
@@ -434,6 +508,10 @@ static int finish(struct loader *L, int r, int before, struct config **out)
     if (r == 0 && diag_errors(diags) == before) { /* checks across sections need whole ones */
         if (L->c->nginx)
             config_define_nginx_program(L);
+        if (!L->c->nprograms) /* a fragment has none, but a main file with none is amiss */
+            diag_add(diags, DIAG_WARNING, DIAG_UNKNOWN, L->c->path, 0,
+                     "no programs: tend would only wait for signals (fine for a file that "
+                     "another one includes)");
         check_groups(L);
         check_names(L);
         check_ports(L);

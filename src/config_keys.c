@@ -10,6 +10,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config_int.h"
 #include "envlist.h"
@@ -71,15 +72,20 @@ const struct key_def *config_key(const struct key_def *defs, const char *key)
     return NULL;
 }
 
+/* A named section is said by its kind ("a [program:x] section"): the same mistake in
+ * many programs is then one message, said once for all their lines. */
 void config_check_keys(struct loader *L, const struct ini_section *s, const struct key_def *defs)
 {
+    const char *colon = strchr(s->name, ':');
+    int kind = colon ? (int)(colon - s->name) : (int)strlen(s->name);
     for (const struct ini_entry *e = s->entries; e; e = e->next) {
         if (config_key(defs, e->key))
             continue;
         const char *hint = nearest_key(e->key, defs);
         diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, e->file, e->line,
-                 "unknown key '%s' in [%s]%s%s%s", e->key, s->name, hint ? " (did you mean '" : "",
-                 hint ? hint : "", hint ? "'?)" : "");
+                 "unknown key '%s' in %s[%.*s%s]%s%s%s%s", e->key, colon ? "a " : "", kind,
+                 s->name, colon ? ":x" : "", colon ? " section" : "",
+                 hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
     }
 }
 
@@ -138,6 +144,11 @@ static int set_runas(struct loader *L, const struct ini_entry *e, const char *v,
     t->uid = pw->pw_uid;
     t->gid = pw->pw_gid;
     t->user_problem = NULL;
+    if (t->uid != geteuid() && geteuid() != 0) /* as drop_privileges in run.c will find */
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line,
+                 "user = %s: tend runs as uid %d, not root, and cannot become another user: it "
+                 "would not start",
+                 t->user, (int)geteuid());
     return 0;
 }
 

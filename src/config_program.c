@@ -25,7 +25,6 @@ enum { MAX_NUMPROCS = 100000 };
 
 #define PROG(field) offsetof(struct program_cfg, field)
 #define CAPTURE "capture mode (supervisord's PROCESS_COMMUNICATION events) is not supported"
-#define EVENTS "supervisord's events are not supported"
 #define SYSLOG "output does not go to syslog (tend writes it to its stdout, log files or streams)"
 const struct key_def config_program_keys[] = {
     {"command", KT_PROCESS},
@@ -67,10 +66,10 @@ const struct key_def config_program_keys[] = {
     {"watch", KT_LIST, PROG(watch)},
     /* supervisord's, without effect here: said, unless the value asks for what tend does */
     {"stdout_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
-    {"stdout_events_enabled", KT_IGNORED, .fine = FINE_FALSE, .why = EVENTS},
+    {"stdout_events_enabled", KT_CUSTOM}, /* see check_events() */
     {"stdout_syslog", KT_IGNORED, .fine = FINE_FALSE, .why = SYSLOG},
     {"stderr_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
-    {"stderr_events_enabled", KT_IGNORED, .fine = FINE_FALSE, .why = EVENTS},
+    {"stderr_events_enabled", KT_CUSTOM},
     {"stderr_syslog", KT_IGNORED, .fine = FINE_FALSE, .why = SYSLOG},
     {"serverurl", KT_IGNORED,
      .why = "it points programs at supervisord's XML-RPC interface, which tend does not serve"},
@@ -204,6 +203,11 @@ static int set_user(struct loader *L, struct program_cfg *p, const struct ini_en
     p->user = arena_strdup(L->a, pw->pw_name);
     p->uid = pw->pw_uid;
     p->gid = pw->pw_gid;
+    if (p->uid != geteuid() && geteuid() != 0) /* spawn's setuid would fail: say it now */
+        diag_add(L->d, DIAG_WARNING, DIAG_HOST, e->file, e->line,
+                 "user = %s: tend runs as uid %d, not root, and cannot switch users: this "
+                 "program would fail to start",
+                 p->user, (int)geteuid());
     return 0;
 }
 
@@ -534,8 +538,49 @@ static int expand_all(struct loader *L, struct program_cfg *p)
     return r;
 }
 
+/* Where a stream's output goes, said for a supervisord listener that will not get it. */
+static const char *stream_goes(struct loader *L, const struct program_cfg *p, const char *stream)
+{
+    bool redirected = !strcmp(stream, "stderr") && p->redirect_stderr;
+    const char *key = redirected ? "stdout_logfile" : arena_printf(L->a, "%s_logfile", stream);
+    const struct ini_entry *e = ini_get(p->section, key);
+    if (!e)
+        return arena_printf(L->a, "; tend writes this output to its own %s, each line prefixed "
+                                  "with the process name (what a PROCESS_LOG listener such as "
+                                  "supervisor_stdout is for)",
+                            redirected ? "stdout" : stream);
+    if (!strcasecmp(e->value, "NONE") || !strcmp(e->value, "/dev/null"))
+        return arena_printf(L->a, ", and with %s = %s this output goes nowhere (leave %s "
+                                  "unset to have tend write it to its own %s)",
+                            key, e->value, key, redirected ? "stdout" : stream);
+    return arena_printf(L->a, "; this output goes only where %s = %s says", key, e->value);
+}
+
+/* stdout_events_enabled: supervisord hands the output to a PROCESS_LOG listener, which
+ * tend does not run; what becomes of the output depends on the stream's log file. */
+static void check_events(struct loader *L, const struct program_cfg *p)
+{
+    static const char *const streams[] = {"stdout", "stderr"};
+    for (int i = 0; i < 2; i++) {
+        const struct ini_entry *e =
+            ini_get(p->section, arena_printf(L->a, "%s_events_enabled", streams[i]));
+        const char *problem = NULL;
+        char *v = e ? config_expand(L, e, NULL, 0, &problem) : NULL;
+        bool on;
+        if (!v || problem)
+            continue;
+        if (strconv_bool(v, &on) < 0)
+            error_at(L, e, "not a boolean:", v);
+        else if (on)
+            diag_add(L->d, DIAG_WARNING, DIAG_UNKNOWN, e->file, e->line,
+                     "%s = %s: not used: supervisord's events are not supported%s", e->key, v,
+                     stream_goes(L, p, streams[i]));
+    }
+}
+
 static void check_program(struct loader *L, struct program_cfg *p)
 {
+    check_events(L, p);
     const struct ini_entry *e = ini_get(p->section, "port_env");
     for (const char *c = p->port_env; *c; c++)
         if (!isalnum((unsigned char)*c) && *c != '_') {
@@ -615,6 +660,12 @@ bool config_process_changed(const struct program_cfg *a, const struct proc_cfg *
 }
 
 /* ---- lookups in a snapshot ---- */
+
+struct config_at config_program_key_at(const struct program_cfg *p, const char *key)
+{
+    const struct ini_entry *e = ini_get(p->section, key);
+    return e ? (struct config_at){e->file, e->line} : (struct config_at){p->file, p->line};
+}
 
 const struct program_cfg *config_program(const struct config *c, const char *name)
 {

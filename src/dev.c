@@ -170,20 +170,20 @@ static int load_env(const struct dev *d)
     return r;
 }
 
-static int usage(void)
+static int usage(FILE *out, int status)
 {
     fputs("usage: tend dev [-c FILE | -f Procfile] [-e .env] [-m name=N,...] [-p PORT]\n"
           "                [--watch] [--only NAME] [-t]\n",
-          stderr);
-    return 2;
+          out);
+    return status;
 }
 
 static int parse(struct dev *d, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"watch", no_argument, NULL, 'w'}, {"only", required_argument, NULL, 'o'},
-        {"timestamps", no_argument, NULL, 't'}, {0}};
-    for (int ch; (ch = getopt_long(argc, argv, "c:f:e:m:p:t", opts, NULL)) != -1;) {
+        {"timestamps", no_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'}, {0}};
+    for (int ch; (ch = getopt_long(argc, argv, "c:f:e:m:p:th", opts, NULL)) != -1;) {
         switch (ch) {
         case 'c': d->config = optarg; break;
         case 'f': d->procfile = optarg; break;
@@ -196,6 +196,7 @@ static int parse(struct dev *d, int argc, char **argv)
         case 'w': d->watch = true; break;
         case 'o': d->only = optarg; break;
         case 't': d->timestamps = true; break;
+        case 'h': return 1; /* asked for: usage on stdout, exit 0 */
         default: return -1;
         }
     }
@@ -205,8 +206,9 @@ static int parse(struct dev *d, int argc, char **argv)
 int dev_main(int argc, char **argv)
 {
     struct dev d = {.port_base = 5000};
-    if (parse(&d, argc, argv) < 0)
-        return usage();
+    int asked = parse(&d, argc, argv);
+    if (asked)
+        return asked > 0 ? usage(stdout, 0) : usage(stderr, 2);
     if (!d.config && !d.procfile && access("tend.ini", R_OK) == 0)
         d.config = "tend.ini";
     if (!d.config && !d.procfile)

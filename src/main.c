@@ -2,6 +2,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "initmode.h"
@@ -86,12 +87,25 @@ static int init_mode(int argc, char **argv)
     return initmode_main(&o);
 }
 
+/* A config file given without -c gets the hint: it is what was most likely meant. */
+static int unknown_command(const char *word)
+{
+    if (access(word, R_OK) == 0)
+        fprintf(stderr, "tend: unknown command '%s' (to run that config: tend -c %s)\n", word,
+                word);
+    else
+        fprintf(stderr, "tend: unknown command '%s'\n", word);
+    return usage(stderr, 2);
+}
+
 /* tend [-c FILE] */
 static int supervise(int argc, char **argv)
 {
     const char *path = NULL;
     if (argc == 3 && !strcmp(argv[1], "-c"))
         path = argv[2];
+    else if (argc > 1 && argv[1][0] != '-') /* a word where a mode is: say which */
+        return unknown_command(argv[1]);
     else if (argc != 1)
         return usage(stderr, 2);
     if (!path && !(path = config_find())) {

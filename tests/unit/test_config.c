@@ -193,6 +193,95 @@ static void test_nginx_program_defined(void **state)
     diag_clear(&d);
 }
 
+static char *printed(const struct diag_list *d)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    diag_print(d, f);
+    fclose(f);
+    return text;
+}
+
+/* One fact, one line: its lines in order, each once; files in the order first seen. */
+static void test_same_message_said_once(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    diag_add(&d, DIAG_WARNING, DIAG_HOST, "b.ini", 2, "user: 'x' does not exist");
+    diag_add(&d, DIAG_WARNING, DIAG_HOST, "a.ini", 14, "user: 'x' does not exist");
+    diag_add(&d, DIAG_WARNING, DIAG_HOST, "a.ini", 3, "user: 'x' does not exist");
+    diag_add(&d, DIAG_WARNING, DIAG_HOST, "a.ini", 3, "user: 'x' does not exist");
+    diag_add(&d, DIAG_WARNING, DIAG_UNKNOWN, "a.ini", 5, "other");
+    diag_add(&d, DIAG_ERROR, DIAG_SYNTAX, "a.ini", 9, "user: 'x' does not exist");
+    diag_add(&d, DIAG_WARNING, DIAG_UNKNOWN, "a.ini", 0, "no programs");
+    diag_add(&d, DIAG_WARNING, DIAG_UNKNOWN, "a.ini", 0, "no programs");
+    char *text = printed(&d);
+    assert_string_equal(text, "b.ini:2: warning: user: 'x' does not exist\n"
+                              "a.ini: warning: no programs\n"
+                              "a.ini:3,14: warning: user: 'x' does not exist\n"
+                              "a.ini:5: warning: other\n"
+                              "a.ini:9: error: user: 'x' does not exist\n");
+    assert_int_equal(diag_warnings(&d), 7); /* each place is still counted */
+    free(text);
+    diag_clear(&d);
+    for (int line = 1; line <= 11; line++)
+        diag_add(&d, DIAG_WARNING, DIAG_HOST, "a.ini", line, "same");
+    text = printed(&d);
+    assert_string_equal(text, "a.ini:1,2,3,4,5,6,7,8: warning: same (and 3 more lines)\n");
+    free(text);
+    diag_clear(&d);
+}
+
+static int msg_index(const struct diag_list *d, const char *part)
+{
+    for (int i = 0; i < d->n; i++)
+        if (strstr(d->items[i].msg, part))
+            return i;
+    return -1;
+}
+
+/* The diag whose message holds part; the test fails when there is none. */
+static struct diag find_msg(const struct diag_list *d, const char *part)
+{
+    int i = msg_index(d, part);
+    if (i < 0)
+        fail_msg("no message with '%s'", part);
+    return i < 0 ? (struct diag){0} : d->items[i];
+}
+
+static void test_events_say_where_output_goes(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[program:a]\ncommand=/bin/true\nstdout_events_enabled=true\n"
+                            "stdout_logfile=NONE\nstderr_events_enabled=false\n"
+                            "[program:b]\ncommand=/bin/true\nstderr_events_enabled=yes\n",
+                            &d);
+    struct diag none = find_msg(&d, "stdout_events_enabled = true");
+    assert_int_equal(none.line, 3);
+    assert_non_null(strstr(none.msg, "with stdout_logfile = NONE this output goes nowhere"));
+    struct diag own = find_msg(&d, "stderr_events_enabled = yes");
+    assert_int_equal(own.line, 8);
+    assert_non_null(strstr(own.msg, "tend writes this output to its own stderr"));
+    assert_int_equal(msg_index(&d, "= false"), -1);
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_no_programs_is_warned(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[supervisord]\nnodaemon=true\n", &d);
+    struct diag w = find_msg(&d, "no programs");
+    assert_int_equal(w.severity, DIAG_WARNING);
+    assert_int_equal(w.line, 0);
+    config_free(c);
+    diag_clear(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +291,9 @@ int main(void)
         cmocka_unit_test(test_settings_mapping),
         cmocka_unit_test(test_unknown_key_suggestion),
         cmocka_unit_test(test_nginx_program_defined),
+        cmocka_unit_test(test_same_message_said_once),
+        cmocka_unit_test(test_events_say_where_output_goes),
+        cmocka_unit_test(test_no_programs_is_warned),
     };
     return cmocka_run_group_tests_name("config", tests, make_dir, remove_dir);
 }
