@@ -50,7 +50,8 @@ LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/
 # files tend writes for others, and its own directories (a leaf: see safepath.h)
 LIB_SRC  += src/safepath.c
 TEND_SRC := src/main.c
-CTL_SRC  := src/ctl.c src/proto.c src/fd.c src/nearest.c
+CTL_SRC  := src/ctl.c src/proto.c src/fd.c src/nearest.c src/habits.c src/sockconf.c \
+            src/expand.c src/arena.c src/strbuf.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
