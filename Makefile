@@ -49,6 +49,8 @@ LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/
            src/notify.c src/run.c src/dev.c
 # files tend writes for others, and its own directories (a leaf: see safepath.h)
 LIB_SRC  += src/safepath.c
+# tendctl's own (linked into tendctl from CTL_SRC), here for the unit tests
+LIB_SRC  += src/habits.c src/sockconf.c
 TEND_SRC := src/main.c
 CTL_SRC  := src/ctl.c src/proto.c src/fd.c src/nearest.c src/habits.c src/sockconf.c \
             src/expand.c src/arena.c src/strbuf.c

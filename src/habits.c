@@ -59,7 +59,8 @@ static int unknown(const char *verb, char *hint, size_t len)
 static int check_args(const struct habit *h, int argc, char *hint, size_t len)
 {
     if (!strcmp(h->verb, "fg") && argc != 2)
-        return snprintf(hint, len, "usage: tendctl fg NAME (tend's tail -f NAME)"), -1;
+        return snprintf(hint, len, "'fg' follows one process: tendctl fg NAME (tend's tail -f "
+                        "NAME)"), -1;
     return 0;
 }
 
