@@ -48,6 +48,9 @@ autorestart = false
 command = /bin/sh -c 'exit 7'
 startsecs = 1
 startretries = 0
+[program:missing]
+command = /nonexistent/tend-golden
+startretries = 0
 [program:flaky]
 command = /bin/sh -c 'exit 3'
 startsecs = 5
@@ -60,7 +63,7 @@ restart_delay_max = 60
 CASES = {
     "status": ["status"],
     "status-one": ["status", "up"],
-    "status-fatal": ["status", "broken"],
+    "status-fatal": ["status", "broken", "missing"],
     "status-group": ["status", "pair:"],
     "avail": ["avail"],
     "reload": ["reload"],
@@ -94,7 +97,7 @@ def tend_env(tmp_path_factory):
         wait_for(lambda: run([TENDCTL, "-s", str(sock), "version"]).returncode == 0,
                  what="the control socket")
         for name, want in (("up", "RUNNING"), ("pair_1", "RUNNING"), ("done", "EXITED"),
-                           ("broken", "FATAL"), ("flaky", "BACKOFF")):
+                           ("broken", "FATAL"), ("missing", "FATAL"), ("flaky", "BACKOFF")):
             wait_for(lambda: state(sock, name) == want, 20, what=f"{name} {want}")
         yield tmp, sock
     finally:
