@@ -259,6 +259,11 @@ def test_supervisorctl_and_http_clients_read_what_the_socket_is(tend_run, tmp_pa
     out = r.stdout + r.stderr
     assert "this is tend's control socket: use tendctl (see tendctl(1))" in out
     assert "BadStatusLine" not in out and "Broken pipe" not in out
+    assert ctl(sock, "status", "talker").returncode == 0
+
+
+def test_http_gets_http_and_garbage_gets_a_frame(tend_run, tmp_path):
+    t, sock, _ = start(tend_run, tmp_path)
     reply = raw(sock, [b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"])
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 400 ")
@@ -275,6 +280,14 @@ def test_supervisorctl_and_http_clients_read_what_the_socket_is(tend_run, tmp_pa
     got = b""
     while chunk := s.recv(4096):
         got += chunk
-    s.close()
     assert got.startswith(b"HTTP/1.0 400 ")
+
+    def closed_by_tend():
+        try:
+            s.send(b"more of a body that never ends\r\n")
+            return False
+        except OSError:  # EPIPE or ECONNRESET: tend closed its end
+            return True
+    wait_for(closed_by_tend, 15, interval=0.2, what="tend to close a lingering HTTP client")
+    s.close()
     assert ctl(sock, "status", "talker").returncode == 0
