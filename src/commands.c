@@ -616,7 +616,7 @@ static int tail_args(struct request *r, bool *follow, long *lines, char **name, 
 }
 
 /* Follows until the client leaves; t is set up to listen, or NULL (out of memory). */
-static void follow(struct request *r, struct tail *t)
+static void keep_following(struct request *r, struct tail *t)
 {
     if (!t)
         return reply_end(r, PROTO_FAILED);
@@ -625,11 +625,11 @@ static void follow(struct request *r, struct tail *t)
 
 static void cmd_tail(struct request *r)
 {
-    bool follow_it = false;
+    bool follow = false;
     long lines = 10;
     char *name;
     int stream, count;
-    if (tail_args(r, &follow_it, &lines, &name, &stream) < 0)
+    if (tail_args(r, &follow, &lines, &name, &stream) < 0)
         return reply(r, 'e', "usage: tendctl tail [-f] [-n N] NAME [stdout|stderr]\n"),
                reply_end(r, PROTO_USAGE);
     struct proc **procs = targets(r, &name, 1, &count);
@@ -647,37 +647,37 @@ static void cmd_tail(struct request *r)
         reply_data(r, 'o', buf, n);
         free(buf);
     }
-    struct tail *t = follow_it && sink ? calloc(1, sizeof(*t)) : NULL;
+    struct tail *t = follow && sink ? calloc(1, sizeof(*t)) : NULL;
     if (!t || childio_listen(sink, on_tail_line, r) < 0) {
         free(t);
-        if (follow_it && !sink)
+        if (follow && !sink)
             reply(r, 'e', "%s has not run yet: nothing to follow\n", proc_name(p));
-        return reply_end(r, follow_it && !sink ? PROTO_FAILED : PROTO_OK);
+        return reply_end(r, follow && !sink ? PROTO_FAILED : PROTO_OK);
     }
     t->sink = sink;
     t->stream = stream;
-    follow(r, t);
+    keep_following(r, t);
 }
 
 /* tend's own log lines (supervisorctl's maintail), from the ring log.c keeps. */
 static void cmd_log(struct request *r)
 {
-    bool follow_it = false;
+    bool follow = false;
     long lines = 10;
-    if (tail_flags(r, &follow_it, &lines) != r->argc)
+    if (tail_flags(r, &follow, &lines) != r->argc)
         return reply(r, 'e', "usage: tendctl log [-f] [-n N]\n"), reply_end(r, PROTO_USAGE);
     char *buf = malloc(LOG_KEPT);
     size_t n = buf ? log_tail((int)lines, buf, LOG_KEPT) : 0;
     reply_data(r, 'o', buf, n);
     free(buf);
-    if (!follow_it)
+    if (!follow)
         return reply_end(r, PROTO_OK);
     struct tail *t = calloc(1, sizeof(*t));
     if (t) {
         t->log = (struct log_listener){.fn = on_log_line, .ctx = r};
         log_listen(&t->log);
     }
-    follow(r, t);
+    keep_following(r, t);
 }
 
 /* Empties what tail shows of each process (supervisorctl's clear); log files stay

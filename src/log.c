@@ -13,7 +13,6 @@
 #include "json.h"
 #include "ring.h"
 
-
 /* tend's own messages (log.h says why this is global); the formatter below uses
  * only the style it is given. */
 static struct {
