@@ -91,7 +91,7 @@ static int expand(const char *path, const char *value, char *out, size_t len, ch
     struct arena *a = arena_new();
     int r = a ? expand_value(a, &ctx, value, &v) : -ENOMEM;
     if (r == 0 && ctx.unset_env)
-        r = 0, v = NULL; /* tend keeps its default then: so does tendctl */
+        v = NULL; /* tend keeps its default then: so does tendctl */
     else if (r < 0)
         snprintf(err, errlen, "%s: socket '%s': %s", path, value, a ? ctx.error : "out of memory");
     if (v)
