@@ -38,7 +38,7 @@ LIBS      = $(shell $(PKG_CONFIG) --static --libs libuv-static inih 2>/dev/null)
 endif
 
 # The modules, leaves first. tend links all of them; tendctl only what it needs.
-LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/json.c src/fd.c \
+LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/json.c src/fd.c \
            src/log.c src/shellwords.c src/expand.c src/envlist.c src/cpus.c src/inifile.c \
            src/config_keys.c src/config.c \
            src/config_program.c src/config_nginx.c src/check.c src/signals.c src/reaper.c \
@@ -49,8 +49,11 @@ LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/jso
            src/notify.c src/run.c src/dev.c
 # files tend writes for others, and its own directories (a leaf: see safepath.h)
 LIB_SRC  += src/safepath.c
+# tendctl's own (linked into tendctl from CTL_SRC), here for the unit tests
+LIB_SRC  += src/habits.c src/sockconf.c
 TEND_SRC := src/main.c
-CTL_SRC  := src/ctl.c src/proto.c src/fd.c
+CTL_SRC  := src/ctl.c src/proto.c src/fd.c src/nearest.c src/habits.c src/sockconf.c \
+            src/expand.c src/arena.c src/strbuf.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)

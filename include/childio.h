@@ -47,6 +47,8 @@ struct childio_sink *childio_sink_new(struct childio *io, const struct program_c
                                       const struct proc_cfg *c);
 void childio_sink_unref(struct childio_sink *s);
 const struct ring *childio_ring(const struct childio_sink *s, enum childio_stream stream);
+/* Empties both rings (tendctl clear); log files and followers are not touched. */
+void childio_clear(struct childio_sink *s);
 /* Lines as they arrive (tail -f). A listener holds a reference to the sink until
  * it is removed. */
 int childio_listen(struct childio_sink *s, childio_line_cb *cb, void *ctx);

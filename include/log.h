@@ -36,6 +36,22 @@ void log_setup(int level, const struct line_style *style);
 typedef void log_sink_fn(void *ctx, const char *line, size_t len);
 void log_set_sink(log_sink_fn *fn, void *ctx);
 
+/* tend's own lines are also kept, the last LOG_KEPT bytes of them, for `tendctl
+ * log` (supervisorctl's maintail): whatever tend's stderr goes to, they can be read. */
+enum { LOG_KEPT = 64 << 10 };
+size_t log_tail(int lines, char *out, size_t outlen); /* as ring_tail */
+/* A follower of tend's own lines (`tendctl log -f`): fn gets each line as it is
+ * logged, without its newline. The node is the caller's, linked until unlistened;
+ * fn must not log, nor unlisten anyone. */
+typedef void log_line_fn(void *ctx, const char *line, size_t len);
+struct log_listener {
+    log_line_fn *fn;
+    void *ctx;
+    struct log_listener *prev, *next;
+};
+void log_listen(struct log_listener *l);
+void log_unlisten(struct log_listener *l);
+
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define log_crit(...)  log_msg(LOG_CRIT, __VA_ARGS__)
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

@@ -163,6 +163,12 @@ const struct ring *childio_ring(const struct childio_sink *s, enum childio_strea
     return &s->ring[stream];
 }
 
+void childio_clear(struct childio_sink *s)
+{
+    ring_clear(&s->ring[CHILDIO_STDOUT]);
+    ring_clear(&s->ring[CHILDIO_STDERR]);
+}
+
 void childio_sink_ref(struct childio_sink *s)
 {
     s->refs++;

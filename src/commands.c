@@ -12,6 +12,8 @@
 #include "commands.h"
 #include "proto.h"
 #include "json.h"
+#include "log.h"
+#include "nearest.h"
 #include "strbuf.h"
 #include "rollout.h"
 #include "strconv.h"
@@ -32,17 +34,44 @@ static bool in_group(const struct proc *p, const char *group, size_t len)
     return strlen(g) == len && !strncmp(g, group, len);
 }
 
-/* NAME: a process, a program, GROUP:* , GROUP:PROCESS, or all. */
+/* NAME: a process, a program, GROUP:* (or GROUP:, as supervisorctl writes it),
+ * GROUP:PROCESS, or all. */
 static bool matches(const struct proc *p, const char *name)
 {
     const char *colon = strchr(name, ':');
     if (!strcmp(name, "all"))
         return true;
-    if (colon && !strcmp(colon + 1, "*"))
+    if (colon && (!colon[1] || !strcmp(colon + 1, "*")))
         return in_group(p, name, (size_t)(colon - name));
     if (colon)
         return in_group(p, name, (size_t)(colon - name)) && !strcmp(proc_name(p), colon + 1);
     return !strcmp(proc_name(p), name) || !strcmp(proc_program(p)->name, name);
+}
+
+/* Says name is unknown, with the nearest name tend knows when one is close: a
+ * process, a program, or for GROUP:... a group (what follows the colon is kept). */
+static void no_such(struct request *r, struct supervisor *sup, const char *name)
+{
+    struct nearest n = {0};
+    const char *colon = strchr(name, ':');
+    char group[256];
+    snprintf(group, sizeof(group), "%.*s", colon ? (int)(colon - name) : 0, name);
+    for (int i = 0; i < supervisor_count(sup); i++) {
+        struct proc *p = supervisor_proc(sup, i);
+        if (proc_removing(p))
+            continue;
+        if (colon) {
+            nearest_offer(&n, group, proc_program(p)->group);
+            continue;
+        }
+        nearest_offer(&n, name, proc_name(p));
+        nearest_offer(&n, name, proc_program(p)->name);
+    }
+    if (n.best)
+        reply(r, 'e', "tend: no such process: %s (did you mean '%s%s'?)\n", name, n.best,
+              colon ? colon : "");
+    else
+        reply(r, 'e', "tend: no such process: %s\n", name);
 }
 
 /* Every process the names cover, in start order; on an unknown name, replies
@@ -65,7 +94,7 @@ static int resolve(struct request *r, struct supervisor *sup, char **names, int 
                 out[count++] = p;
         }
         if (!found) {
-            reply(r, 'e', "tend: no such process: %s\n", names[k]);
+            no_such(r, sup, names[k]);
             reply_end(r, PROTO_NO_SUCH);
             return -1;
         }
@@ -511,17 +540,15 @@ static void cmd_health(struct request *r)
 enum { TAIL_MAX_QUEUED = 256 * 1024 };
 
 struct tail {
-    struct childio_sink *sink;
+    struct childio_sink *sink; /* NULL: tend's own log */
+    struct log_listener log;
     int stream;
     unsigned long dropped;
 };
 
-static void on_tail_line(void *ctx, enum childio_stream stream, const char *line, size_t len)
+static void follow_line(struct request *r, const char *line, size_t len)
 {
-    struct request *r = ctx;
     struct tail *t = r->pending.state;
-    if ((int)stream != t->stream)
-        return;
     if (reply_queued(r) > TAIL_MAX_QUEUED) {
         t->dropped++;
         return;
@@ -532,35 +559,68 @@ static void on_tail_line(void *ctx, enum childio_stream stream, const char *line
     reply(r, 'o', "%.*s\n", (int)len, line);
 }
 
+static void on_tail_line(void *ctx, enum childio_stream stream, const char *line, size_t len)
+{
+    struct request *r = ctx;
+    struct tail *t = r->pending.state;
+    if ((int)stream == t->stream)
+        follow_line(r, line, len);
+}
+
+static void on_log_line(void *ctx, const char *line, size_t len)
+{
+    follow_line(ctx, line, len);
+}
+
 static void tail_cancel(struct request *r)
 {
     struct tail *t = r->pending.state;
     if (!t)
         return;
-    childio_unlisten(t->sink, on_tail_line, r);
+    if (t->sink)
+        childio_unlisten(t->sink, on_tail_line, r);
+    else
+        log_unlisten(&t->log);
     free(t);
     r->pending.state = NULL;
 }
 
-static int tail_args(struct request *r, bool *follow, long *lines, char **name, int *stream)
+/* -f, -n N, and -N (supervisorctl's form; it counts bytes, tend counts lines).
+ * Returns the index of the first word after them, or -1. */
+static int tail_flags(struct request *r, bool *follow, long *lines)
 {
     int i = 1;
     for (; i < r->argc && r->argv[i][0] == '-'; i++) {
-        if (!strcmp(r->argv[i], "-f"))
+        const char *a = r->argv[i];
+        if (!strcmp(a, "-f"))
             *follow = true;
-        else if (!strcmp(r->argv[i], "-n") && i + 1 < r->argc &&
+        else if (!strcmp(a, "-n") && i + 1 < r->argc &&
                  strconv_long(r->argv[i + 1], 0, INT_MAX, lines) == 0)
             i++;
-        else
+        else if (a[1] < '0' || a[1] > '9' || strconv_long(a + 1, 0, INT_MAX, lines) < 0)
             return -1;
     }
-    if (i >= r->argc || r->argc - i > 2)
+    return i;
+}
+
+static int tail_args(struct request *r, bool *follow, long *lines, char **name, int *stream)
+{
+    int i = tail_flags(r, follow, lines);
+    if (i < 0 || i >= r->argc || r->argc - i > 2)
         return -1;
     *name = r->argv[i];
     if (r->argc - i == 2 && strcmp(r->argv[i + 1], "stdout") && strcmp(r->argv[i + 1], "stderr"))
         return -1;
     *stream = r->argc - i == 2 && !strcmp(r->argv[i + 1], "stderr");
     return 0;
+}
+
+/* Follows until the client leaves; t is set up to listen, or NULL (out of memory). */
+static void keep_following(struct request *r, struct tail *t)
+{
+    if (!t)
+        return reply_end(r, PROTO_FAILED);
+    request_wait(r, (struct pending){NULL, tail_cancel, NULL, t, 0});
 }
 
 static void cmd_tail(struct request *r)
@@ -596,7 +656,47 @@ static void cmd_tail(struct request *r)
     }
     t->sink = sink;
     t->stream = stream;
-    request_wait(r, (struct pending){NULL, tail_cancel, NULL, t, 0}); /* until the client leaves */
+    keep_following(r, t);
+}
+
+/* tend's own log lines (supervisorctl's maintail), from the ring log.c keeps. */
+static void cmd_log(struct request *r)
+{
+    bool follow = false;
+    long lines = 10;
+    if (tail_flags(r, &follow, &lines) != r->argc)
+        return reply(r, 'e', "usage: tendctl log [-f] [-n N]\n"), reply_end(r, PROTO_USAGE);
+    char *buf = malloc(LOG_KEPT);
+    size_t n = buf ? log_tail((int)lines, buf, LOG_KEPT) : 0;
+    reply_data(r, 'o', buf, n);
+    free(buf);
+    if (!follow)
+        return reply_end(r, PROTO_OK);
+    struct tail *t = calloc(1, sizeof(*t));
+    if (t) {
+        t->log = (struct log_listener){.fn = on_log_line, .ctx = r};
+        log_listen(&t->log);
+    }
+    keep_following(r, t);
+}
+
+/* Empties what tail shows of each process (supervisorctl's clear); log files stay
+ * as they are: tend rotates them, and someone may be reading them. */
+static void cmd_clear(struct request *r)
+{
+    int count;
+    if (r->argc < 2)
+        return reply(r, 'e', "usage: tendctl clear NAME...\n"), reply_end(r, PROTO_USAGE);
+    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
+    if (!procs)
+        return;
+    for (int i = 0; i < count; i++) {
+        if (proc_sink(procs[i]))
+            childio_clear(proc_sink(procs[i]));
+        reply(r, 'o', "%s: cleared\n", proc_name(procs[i]));
+    }
+    free(procs);
+    reply_end(r, PROTO_OK);
 }
 
 /* ---- reload, nginx, shutdown, version ---- */
@@ -648,11 +748,17 @@ void commands_run(void *ctx, struct request *r)
         {"restart", cmd_restart}, {"signal", cmd_signal}, {"scale", cmd_scale},
         {"reload", cmd_reload},   {"tail", cmd_tail},     {"pid", cmd_pid},
         {"health", cmd_health},   {"nginx", cmd_nginx},   {"shutdown", cmd_shutdown},
-        {"version", cmd_version},
+        {"version", cmd_version}, {"log", cmd_log},       {"clear", cmd_clear},
     };
+    struct nearest n = {0};
     for (unsigned i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (!strcmp(r->argv[0], table[i].name))
             return table[i].run(r);
-    reply(r, 'e', "tend: unknown command '%s' (see tendctl --help)\n", r->argv[0]);
+    for (unsigned i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        nearest_offer(&n, r->argv[0], table[i].name);
+    if (n.best)
+        reply(r, 'e', "tend: unknown command '%s' (did you mean '%s'?)\n", r->argv[0], n.best);
+    else
+        reply(r, 'e', "tend: unknown command '%s' (see tendctl --help)\n", r->argv[0]);
     reply_end(r, PROTO_USAGE);
 }

@@ -33,6 +33,7 @@ struct conn {
     bool closing, taken; /* taken: its request arrived, or was refused */
     bool broken; /* a write could not be queued: the rest of the reply is dropped */
     size_t extra; /* bytes read and thrown away after the request */
+    bool lingering; /* answered in HTTP: the rest of its request is read, then the close */
     struct conn *prev, *next;
 };
 
@@ -253,17 +254,68 @@ static void expire(struct request *r)
 /* Says why, then closes once that is written. What the client sent beyond is left
  * unread: it can still read the reason (a unix socket's peer reads what was queued
  * for it before it sees the reset). */
-static void refuse(struct conn *k, int status, const char *msg)
+static void answered(struct conn *k)
 {
-    frame(k, 'e', msg, strlen(msg));
-    char code = (char)status;
-    frame(k, 'x', &code, 1);
     k->taken = true;
     uv_shutdown_t *s = malloc(sizeof(*s));
     if (!s || uv_shutdown(s, (uv_stream_t *)&k->pipe, on_shutdown) < 0) {
         free(s);
         conn_close(k);
     }
+}
+
+static void refuse(struct conn *k, int status, const char *msg)
+{
+    frame(k, 'e', msg, strlen(msg));
+    char code = (char)status;
+    frame(k, 'x', &code, 1);
+    answered(k);
+}
+
+/* The answer is out; the connection stays until the client has sent its request's
+ * body and closed (closing before would reset its send, and it would show that
+ * instead), or its REQUEST_MS are up. */
+static void on_half_closed(uv_shutdown_t *s, int status)
+{
+    (void)status;
+    free(s);
+}
+
+/* An HTTP client (supervisorctl -s unix://..., curl) gets an answer it can show
+ * rather than frames it would call a bad status line: one write, then the close.
+ * The text is the reason phrase too: supervisorctl prints that, not the body. */
+static void answer_http(struct conn *k)
+{
+    static const char text[] = "this is tend's control socket: use tendctl (see tendctl(1))";
+    enum { ROOM = 320 };
+    struct wbuf *w = malloc(sizeof(*w) + ROOM);
+    int n = w ? snprintf(w->data, ROOM, "HTTP/1.0 400 %s\r\nContent-Type: text/plain\r\n"
+                         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+                         text, sizeof(text), text) : -1;
+    uv_buf_t b = uv_buf_init(w ? w->data : NULL, n > 0 ? (unsigned)n : 0);
+    if (n > 0 && uv_write(&w->req, (uv_stream_t *)&k->pipe, &b, 1, on_written) < 0)
+        n = -1;
+    if (n <= 0)
+        free(w);
+    k->lingering = true;
+    uv_shutdown_t *s = malloc(sizeof(*s));
+    if (!s || uv_shutdown(s, (uv_stream_t *)&k->pipe, on_half_closed) < 0) {
+        free(s);
+        conn_close(k);
+    }
+}
+
+/* The first bytes of an HTTP request: a method, then a space. */
+static bool looks_like_http(const char *buf, size_t len)
+{
+    static const char *const methods[] = {"GET ", "POST ", "PUT ", "HEAD ", "DELETE ",
+                                          "OPTIONS ", "PATCH ", "CONNECT ", "TRACE "};
+    for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t m = strlen(methods[i]);
+        if (!strncmp(buf, methods[i], len < m ? len : m) && len >= PROTO_HEADER)
+            return true;
+    }
+    return false;
 }
 
 static void start_request(struct conn *k, uint32_t len)
@@ -290,12 +342,16 @@ static void start_request(struct conn *k, uint32_t len)
 static void take_bytes(struct conn *k, const char *data, size_t n)
 {
     uint32_t len = 0;
+    if (k->in.len == 0 && n >= PROTO_HEADER && looks_like_http(data, n))
+        return answer_http(k); /* before its size is judged: a request may be long */
     switch (proto_feed(&k->in, data, n, &len)) {
     case PROTO_MORE:
         return;
     case PROTO_DONE:
         return start_request(k, len);
     case PROTO_BAD_MAGIC:
+        if (looks_like_http(k->in.buf, k->in.len))
+            return answer_http(k);
         return refuse(k, PROTO_USAGE, "tend: unknown protocol (tend speaks " PROTO_MAGIC ")\n");
     case PROTO_TOO_LARGE:
         return refuse(k, PROTO_USAGE, "tend: request too large (at most 4096 bytes)\n");
@@ -317,6 +373,10 @@ static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     struct conn *k = s->data;
+    if (k->lingering && (n < 0 || (k->extra += (size_t)n) > MAX_EXTRA))
+        return conn_close(k);
+    if (k->lingering)
+        return;
     if (n == UV_EOF && k->taken && !k->req)
         return (void)uv_read_stop(s); /* answered: the reply finishes, then the close */
     if (n < 0)

@@ -2,6 +2,7 @@
  * connect, send the command's words, print the reply frames, exit with the
  * status tend sent. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +11,24 @@
 #include <unistd.h>
 
 #include "fd.h"
+#include "habits.h"
 #include "proto.h"
+#include "sockconf.h"
 #include "version.h"
 
 static int usage(FILE *out, int status)
 {
-    fputs("usage: tendctl [-s SOCKET] COMMAND [ARGS...]\n"
+    fputs("usage: tendctl [-s SOCKET | -c CONFIG] COMMAND [ARGS...]\n"
           "  status [--json] [NAME...]      start|stop|restart NAME...\n"
           "  restart --rolling PROGRAM      signal SIG NAME...\n"
           "  scale PROGRAM=N                reload\n"
           "  tail [-f] [-n N] NAME [stdout|stderr]\n"
+          "  log [-f] [-n N]                clear NAME...\n"
           "  pid [NAME]   health   nginx   shutdown   version\n"
-          "NAME: a process (web_00), a program (web), a group (web:*), or all.\n"
-          "The socket: -s, else $TEND_SOCKET, else tend's default (see tendctl(1)).\n",
+          "NAME: a process (web_00), a program (web), a group (web:* or web:), or all.\n"
+          "supervisorctl's verbs work too, with a hint (see tendctl(1), SUPERVISORCTL HABITS).\n"
+          "The socket: -s (a path, or unix:///path), else the one CONFIG names, else\n"
+          "$TEND_SOCKET, else tend's default (see tendctl(1)).\n",
           out);
     return status;
 }
@@ -121,23 +127,76 @@ static int read_reply(int fd)
     }
 }
 
-int main(int argc, char **argv)
+/* The options before the command, spelled as tendctl's and as supervisorctl's. */
+struct opts {
+    const char *server; /* -s, --serverurl */
+    const char *config; /* -c, --configuration */
+};
+
+/* Matches "-x VALUE", "--long VALUE" and "--long=VALUE" at argv[*i]. */
+static bool option(int argc, char **argv, int *i, const char *s, const char *l, const char **v)
 {
-    char buf[256];
-    const char *path = NULL;
+    const char *a = argv[*i];
+    size_t n = strlen(l);
+    if (!strncmp(a, l, n) && a[n] == '=')
+        return *v = a + n + 1, true;
+    if ((strcmp(a, s) && strcmp(a, l)) || *i + 1 >= argc)
+        return false;
+    *v = argv[++*i];
+    return true;
+}
+
+/* Returns the index of the command, or -1 after saying what is wrong. */
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+    const char *v;
+    bool auth = false;
     int i = 1;
-    if (i + 1 < argc && !strcmp(argv[i], "-s"))
-        path = argv[i + 1], i += 2;
-    if (i >= argc)
-        return usage(stderr, PROTO_USAGE);
-    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help"))
-        return usage(stdout, PROTO_OK);
-    if (!strcmp(argv[i], "--version")) {
-        printf("tendctl %s (protocol %s)\n", TEND_VERSION, PROTO_MAGIC);
-        return PROTO_OK;
+    for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "-h") && strcmp(argv[i], "--help") &&
+           strcmp(argv[i], "--version");
+         i++) {
+        if (option(argc, argv, &i, "-s", "--serverurl", &v))
+            o->server = v;
+        else if (option(argc, argv, &i, "-c", "--configuration", &v))
+            o->config = v;
+        else if (option(argc, argv, &i, "-u", "--username", &v) ||
+                 option(argc, argv, &i, "-p", "--password", &v))
+            auth = true;
+        else if (!option(argc, argv, &i, "-r", "--history-file", &v))
+            return fprintf(stderr, "tendctl: %s: %s\n", argv[i],
+                           strcmp(argv[i], "-i") && strcmp(argv[i], "--interactive")
+                               ? "unknown option, or its value is missing (see tendctl --help)"
+                               : "tendctl has no interactive shell: give the command"),
+                   -1;
     }
-    if (!path)
-        path = default_socket(buf, sizeof(buf));
+    if (auth)
+        fputs("tendctl: -u/-p ignored: tend asks no password, it admits root and the socket's "
+              "owner (by uid)\n", stderr);
+    return i;
+}
+
+/* -s, else the socket the config names, else $TEND_SOCKET or tend's default. */
+static const char *socket_path(const struct opts *o, char *buf, size_t len)
+{
+    char err[512];
+    const char *path;
+    if (o->server && sockconf_url(o->server, &path) < 0)
+        return fprintf(stderr, "tendctl: '%s': tend serves no HTTP: give its socket "
+                       "(-s /path/to/tend.sock or -s unix:///path/to/tend.sock)\n", o->server),
+               NULL;
+    if (o->server)
+        return path;
+    int r = o->config ? sockconf_read(o->config, buf, len, err, sizeof(err)) : 0;
+    if (r < 0)
+        return fprintf(stderr, "tendctl: %s\n", err), NULL;
+    if (r > 0)
+        return buf;
+    return o->config ? proto_default_socket(buf, len) : default_socket(buf, len);
+}
+
+/* Connects, asks, prints the answer; returns the exit status. */
+static int ask(const char *path, char **words, int n)
+{
     int fd = connect_to(path);
     if (fd < 0) {
         fprintf(stderr, "tendctl: cannot reach tend at '%s': %s\n", path, strerror(errno));
@@ -147,7 +206,7 @@ int main(int argc, char **argv)
         close(fd);
         return PROTO_UNREACHABLE;
     }
-    int sent = send_request(fd, argv + i, argc - i);
+    int sent = send_request(fd, words, n);
     if (sent > 0 || (sent < 0 && sent != -EPIPE && sent != -ECONNRESET)) {
         if (sent < 0)
             fprintf(stderr, "tendctl: sending to tend at '%s': %s\n", path, strerror(-sent));
@@ -157,4 +216,28 @@ int main(int argc, char **argv)
     int status = read_reply(fd); /* after EPIPE, the answer tend gave before it closed */
     close(fd);
     return status;
+}
+
+int main(int argc, char **argv)
+{
+    char buf[256], hint[512];
+    char *words[HABITS_MAX_ARGS];
+    struct opts o = {0};
+    int n, i = parse_opts(argc, argv, &o);
+    if (i < 0)
+        return PROTO_USAGE;
+    if (i >= argc)
+        return usage(stderr, PROTO_USAGE);
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help"))
+        return usage(stdout, PROTO_OK);
+    if (!strcmp(argv[i], "--version")) {
+        printf("tendctl %s (protocol %s)\n", TEND_VERSION, PROTO_MAGIC);
+        return PROTO_OK;
+    }
+    if (habits_translate(argc - i, argv + i, words, &n, hint, sizeof(hint)) < 0)
+        return fprintf(stderr, "tendctl: %s\n", hint), PROTO_USAGE;
+    if (*hint)
+        fprintf(stderr, "tendctl: %s\n", hint);
+    const char *path = socket_path(&o, buf, sizeof(buf));
+    return path ? ask(path, words, n) : PROTO_USAGE;
 }

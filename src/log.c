@@ -11,6 +11,7 @@
 
 #include "fd.h"
 #include "json.h"
+#include "ring.h"
 
 /* tend's own messages (log.h says why this is global); the formatter below uses
  * only the style it is given. */
@@ -19,7 +20,9 @@ static struct {
     struct line_style style;
     log_sink_fn *sink;
     void *ctx;
-} L = {.level = LOG_INFO};
+    struct ring ring;
+    struct log_listener *listeners;
+} L = {.level = LOG_INFO, .ring = {.cap = LOG_KEPT}};
 
 int log_level_parse(const char *s, int *level)
 {
@@ -115,6 +118,41 @@ static void write_direct(const char *line, size_t len)
     fd_write_all_within(STDERR_FILENO, line, len, 100, NULL);
 }
 
+void log_listen(struct log_listener *l)
+{
+    l->prev = NULL;
+    l->next = L.listeners;
+    if (L.listeners)
+        L.listeners->prev = l;
+    L.listeners = l;
+}
+
+void log_unlisten(struct log_listener *l)
+{
+    if (l->prev)
+        l->prev->next = l->next;
+    else if (L.listeners == l)
+        L.listeners = l->next;
+    if (l->next)
+        l->next->prev = l->prev;
+    l->prev = l->next = NULL;
+}
+
+size_t log_tail(int lines, char *out, size_t outlen)
+{
+    return ring_tail(&L.ring, lines, out, outlen);
+}
+
+/* Into the ring, and to each follower (without the newline, as a process's lines). */
+static void keep(const char *line, size_t len)
+{
+    ring_append(&L.ring, line, len);
+    for (struct log_listener *l = L.listeners, *next; l; l = next) {
+        next = l->next; /* a listener only queues the line: it unlistens nobody */
+        l->fn(l->ctx, line, len - 1);
+    }
+}
+
 void log_msg(int level, const char *fmt, ...)
 {
     if (level > L.level)
@@ -128,6 +166,7 @@ void log_msg(int level, const char *fmt, ...)
         return;
     size_t tlen = (size_t)n < sizeof(text) ? (size_t)n : sizeof(text) - 1;
     size_t len = log_format_line(line, sizeof(line), &L.style, "tend", "log", false, text, tlen);
+    keep(line, len);
     if (L.sink) {
         L.sink(L.ctx, line, len);
         return;

@@ -60,7 +60,7 @@ size_t ring_tail(const struct ring *r, int lines, char *out, size_t outlen)
                 break;
         from = i;
     }
-    if (from == 0 && r->total > r->len) /* the first line lost its start to wrap-around */
+    if (from == 0 && r->total - r->cleared > r->len) /* its start lost to wrap-around */
         while (from < r->len && at(r, from++) != '\n')
             ;
     return copy_out(r, from, out, outlen);
@@ -79,6 +79,12 @@ size_t ring_since(const struct ring *r, uint64_t *from, char *out, size_t outlen
         out[i] = at(r, off + i);
     *from += n;
     return n;
+}
+
+void ring_clear(struct ring *r)
+{
+    r->start = r->len = 0; /* total stays: a follower's position still means the same */
+    r->cleared = r->total;
 }
 
 void ring_free(struct ring *r)

@@ -218,7 +218,7 @@ def end_status(reply):
 def test_bad_requests_get_an_error_and_tend_stays_up(tend_run, tmp_path):
     t, sock, _ = start(tend_run, tmp_path, BASIC)
     wait_for(lambda: running(sock, "web"))
-    assert end_status(raw(sock, [b"GET / HTTP/1.0\r\n\r\n"])) == 2          # another protocol
+    assert end_status(raw(sock, [b"SSH-2.0-OpenSSH_9.2\r\n"])) == 2       # another protocol
     assert end_status(raw(sock, [b"TND1\xff\xff\xff\xff"])) == 2            # claims 4 GiB
     assert end_status(raw(sock, [frame(b"x" * 5000)])) == 2                # too large
     assert end_status(raw(sock, [frame(b"status")])) == 2                  # no final NUL

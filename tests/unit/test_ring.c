@@ -41,11 +41,32 @@ static void test_a_line_cut_by_wrap_around_is_left_out(void **state)
     ring_free(&r);
 }
 
+/* After a clear, what comes is shown whole: nothing was cut by wrap-around. */
+static void test_clear_forgets_and_keeps_positions(void **state)
+{
+    struct ring r;
+    uint64_t from = 0;
+    char out[64];
+    (void)state;
+    ring_init(&r, 16);
+    ring_append(&r, "aaaaaaa\nbbbbbbb\ncccc\n", 21);
+    ring_clear(&r);
+    assert_string_equal(tail(&r, -1), "");
+    ring_append(&r, "one\ntwo\n", 8);
+    assert_string_equal(tail(&r, 100), "one\ntwo\n");
+    assert_int_equal(r.total, 29);
+    from = 21;
+    assert_int_equal(ring_since(&r, &from, out, sizeof(out)), 8);
+    assert_int_equal(from, 29);
+    ring_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tail_counts_lines),
         cmocka_unit_test(test_a_line_cut_by_wrap_around_is_left_out),
+        cmocka_unit_test(test_clear_forgets_and_keeps_positions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
