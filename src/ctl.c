@@ -191,7 +191,7 @@ static const char *socket_path(const struct opts *o, char *buf, size_t len)
         return fprintf(stderr, "tendctl: %s\n", err), NULL;
     if (r > 0)
         return buf;
-    return o->config ? proto_default_socket(buf, len) : default_socket(buf, len);
+    return default_socket(buf, len);
 }
 
 /* Connects, asks, prints the answer; returns the exit status. */

@@ -226,10 +226,13 @@ def test_socket_from_a_config_file(tend_run, tmp_path):
     assert r.stdout.strip() == "1"
     conf.write_text("[supervisorctl]\nserverurl = unix://%s\n" % sock)
     assert run([TENDCTL, "-c", str(conf), "pid"], env=env).stdout.strip() == "1"
-    conf.write_text("[program:x]\ncommand = true\n")  # no socket: tend's default
-    r = run([TENDCTL, "-c", str(conf), "status", "talker"],
+    conf.write_text("[program:x]\ncommand = true\n")  # no socket: tend's default,
+    r = run([TENDCTL, "-c", str(conf), "status", "talker"],  # $TEND_SOCKET first, as tend
             env={**env, "XDG_RUNTIME_DIR": str(tmp_path / "x"), "TEND_SOCKET": str(sock)})
-    assert "talker" not in r.stdout  # -c: not $TEND_SOCKET either
+    assert r.returncode == 0 and "talker" in r.stdout
+    r = run([TENDCTL, "-c", str(conf), "status", "talker"],
+            env={**env, "XDG_RUNTIME_DIR": str(tmp_path / "x")})
+    assert "talker" not in r.stdout
     default = "/run/tend.sock" if os.geteuid() == 0 else str(tmp_path / "x" / "tend.sock")
     assert r.returncode != 5 or f"cannot reach tend at '{default}'" in r.stderr
     r = run([TENDCTL, "-c", str(tmp_path / "missing.conf"), "pid"])
