@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "control.h"
+#include "devnotes.h"
 #include "log.h"
 #include "logfile.h"
 #include "nginx.h"
@@ -64,6 +65,7 @@ struct run {
     uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
     struct logfile *logfile; /* [tend] logfile: tend's own messages */
     struct watcher *watchers; /* tend dev: one per program that watches files */
+    struct devnotes *notes;   /* tend dev: done, and slow stops */
     int nwatchers;
     bool told_ready; /* READY=1 went to systemd */
     enum phase phase;
@@ -121,6 +123,8 @@ static void finish(struct run *r)
     r->rollout = NULL;
     nginx_free(r->nginx);
     r->nginx = NULL;
+    devnotes_free(r->notes);
+    r->notes = NULL;
     supervisor_free(r->sup);
     r->sup = NULL;
     output_close(r->out, on_output_closed, NULL);
@@ -275,20 +279,27 @@ static void stop_watching(struct run *r)
     r->nwatchers = 0;
 }
 
-/* --only NAME: that program and what it depends on, nothing else. */
+/* tend dev NAME...: those programs and what they depend on, nothing else. */
+static bool wanted_by_only(const struct run *r, const struct program_cfg *g)
+{
+    for (const char *const *n = r->o->only; *n; n++) {
+        const struct program_cfg *only = config_program(r->cfg, *n);
+        if (g == only || config_depends(r->cfg, only, g))
+            return true;
+    }
+    return false;
+}
+
 static int keep_only(struct run *r)
 {
-    const struct program_cfg *only = r->o->only ? config_program(r->cfg, r->o->only) : NULL;
-    if (!r->o->only)
-        return 0;
-    if (!only) {
-        log_error("--only %s: no such program", r->o->only);
-        return -ENOENT;
-    }
-    for (int i = 0; i < supervisor_count(r->sup); i++) {
+    for (const char *const *n = r->o->only; n && *n; n++)
+        if (!config_program(r->cfg, *n)) {
+            log_error("%s: no such program", *n);
+            return -ENOENT;
+        }
+    for (int i = 0; r->o->only && i < supervisor_count(r->sup); i++) {
         struct proc *p = supervisor_proc(r->sup, i);
-        const struct program_cfg *g = proc_program(p);
-        if (g != only && !config_depends(r->cfg, only, g))
+        if (!wanted_by_only(r, proc_program(p)))
             supervisor_want_down(r->sup, p);
     }
     return 0;
@@ -620,6 +631,8 @@ static int setup(struct run *r)
     if (!(r->rollout = rollout_new(r->sup, r->nginx, 1, &reload_rollout, r)))
         return -ENOMEM;
     supervisor_observe(r->sup, on_change, r);
+    if (r->o->dev && !(r->notes = devnotes_new(&r->loop, r->sup)))
+        return -ENOMEM;
     uint64_t wd = notify_watchdog_ms();
     if (wd) /* systemd asked: this is the one periodic wake-up tend has */
         uv_timer_start(&r->watchdog, on_watchdog, wd, wd);
