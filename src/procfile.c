@@ -158,11 +158,17 @@ static bool is_shell_word(const char *w, size_t n)
     return false;
 }
 
-/* The end of the word at p: quotes and backslashes hide blanks. */
+/* What separates words for the shell: a vertical tab or a form feed is part of a word. */
+static bool is_separator(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The end of the word at p: quotes and backslashes hide separators. */
 static const char *word_end(const char *p)
 {
     char quote = 0;
-    for (; *p && (quote || !is_blank(*p)); p++) {
+    for (; *p && (quote || !is_separator(*p)); p++) {
         if (quote && *p == quote)
             quote = 0;
         else if (!quote && (*p == '\'' || *p == '"'))
@@ -217,7 +223,7 @@ static int simple_command_at(const char *cmd)
         return -1;
     const char *w = cmd, *end;
     for (; *w && is_assignment(w, end = word_end(w)); w = end)
-        while (is_blank(*end))
+        while (is_separator(*end))
             end++;
     end = word_end(w);
     return w == end || is_shell_word(w, (size_t)(end - w)) ? -1 : (int)(w - cmd);
