@@ -15,6 +15,7 @@ struct run_opts {
     /* tend dev: */
     bool dev, colors, timestamps;
     bool watch_all;       /* --watch: programs without watch= globs watch everything */
+    bool abort_on_exit;   /* a process EXITED or FATAL stops everything, with its status */
     const char *const *only; /* NULL, or run only these programs (and what they depend
                                 on): NULL-terminated */
     const char *base_dir; /* where watch globs start */

@@ -34,7 +34,7 @@ struct dev {
     const char **names; /* tend dev NAME... and --only NAME: NULL-terminated, or NULL */
     const char **can_die; /* --can-die NAME,...: each a comma list; NULL-terminated */
     long port_base;
-    bool port_given, watch, timestamps;
+    bool port_given, watch, timestamps, abort_on_exit;
     char dir[PATH_MAX]; /* the Procfile's: commands run there, globs start there */
     char socket[PATH_MAX];   /* in the project: .tend/tend.sock */
     char fallback[PATH_MAX]; /* where the project's is out of reach (read-only, too long) */
@@ -120,7 +120,8 @@ static void program_of(struct arena *a, const struct dev *d, const struct procfi
                        int index, int count, struct config_entry **e, int *n, const char *file)
 {
     const char *s = arena_printf(a, "program:%s", p->name);
-    const char *restart = in(d->can_die, p->name) ? "false" : "unexpected";
+    bool once = d->abort_on_exit || in(d->can_die, p->name);
+    const char *restart = once ? "false" : "unexpected";
     add(e, n, s, "command", command_of(a, p->command), file, p->line);
     add(e, n, s, "startsecs", "0", file, p->line);
     add(e, n, s, "autorestart", restart, file, p->line);
@@ -271,7 +272,7 @@ static int load_env(const struct dev *d)
 static int usage(FILE *out, int status)
 {
     fputs("usage: tend dev [-c FILE | -f Procfile] [-e .env] [-m name=N,...] [-p PORT]\n"
-          "                [--watch] [--can-die NAME,...] [-t] [NAME...]\n",
+          "                [--watch] [--can-die NAME,...] [--abort-on-exit] [-t] [NAME...]\n",
           out);
     return status;
 }
@@ -289,7 +290,8 @@ static int parse(struct dev *d, int argc, char **argv)
     static const struct option opts[] = {
         {"watch", no_argument, NULL, 'w'},          {"only", required_argument, NULL, 'o'},
         {"timestamps", no_argument, NULL, 't'},     {"can-die", required_argument, NULL, 'd'},
-        {"help", no_argument, NULL, 'h'},           {0}};
+        {"help", no_argument, NULL, 'h'},           {"abort-on-exit", no_argument, NULL, 'a'},
+        {0}};
     for (int ch; (ch = getopt_long(argc, argv, "c:f:e:m:p:th", opts, NULL)) != -1;) {
         switch (ch) {
         case 'c': d->config = optarg; break;
@@ -305,6 +307,7 @@ static int parse(struct dev *d, int argc, char **argv)
         case 'o': push(d->names, optarg); break;
         case 'd': push(d->can_die, optarg); break;
         case 't': d->timestamps = true; break;
+        case 'a': d->abort_on_exit = true; break;
         case 'h': return 1;
         default: return -1;
         }
@@ -313,6 +316,9 @@ static int parse(struct dev *d, int argc, char **argv)
         push(d->names, argv[i]);
     if (!*d->names)
         d->names = NULL;
+    if (d->config && *d->can_die)
+        fputs("tend dev: --can-die is for Procfile entries (a config says autorestart)\n",
+              stderr);
     return !(d->config && d->procfile) && !(d->config && *d->can_die) ? 0 : -1;
 }
 
@@ -365,7 +371,7 @@ static int dev_run(struct dev *d)
         .path = d->config ? d->config : d->procfile, .load = d->config ? load_config : load_procfile,
         .ctx = d, .dev = true, .colors = isatty(STDOUT_FILENO) && !getenv("NO_COLOR"),
         .timestamps = d->timestamps, .watch_all = d->watch, .only = d->config ? d->names : NULL,
-        .base_dir = d->dir,
+        .base_dir = d->dir, .abort_on_exit = d->abort_on_exit,
     };
     return run_with(&o);
 }

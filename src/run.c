@@ -28,6 +28,7 @@
 #include "rollout.h"
 #include "safepath.h"
 #include "signals.h"
+#include "strconv.h"
 #include "supervisor.h"
 #include "watch.h"
 
@@ -417,12 +418,25 @@ static void tell_systemd(struct run *r)
 }
 
 /* Once per batch of news: what waits on the table looks again. */
+/* tend dev --abort-on-exit: the first process that ends for good ends the run, with
+ * its status (foreman's and overmind's way, docker compose's --abort-on-container-exit). */
+static void abort_on_exit(struct run *r, const struct proc *p, enum proc_state old)
+{
+    enum proc_state st = proc_state(p);
+    if (!r->o->abort_on_exit || r->phase != PHASE_RUNNING || st == old ||
+        (st != PROC_EXITED && st != PROC_FATAL))
+        return;
+    int status = proc_last_status(p), code = status >= 0 ? strconv_exit_code(status) : 1;
+    log_info("%s: %s: stopping everything (--abort-on-exit)", proc_name(p),
+             st == PROC_EXITED ? "exited" : "gave up");
+    begin_shutdown(r, st == PROC_FATAL && !code ? 1 : code);
+}
+
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;
-    (void)old;
     if (p)
-        return;
+        return abort_on_exit(r, p, old);
     control_progress(r->control);
     rollout_progress(r->rollout);
     tell_systemd(r);
@@ -630,9 +644,9 @@ static int setup(struct run *r)
         log_error("control: %s: tendctl cannot reach this tend", why);
     if (!(r->rollout = rollout_new(r->sup, r->nginx, 1, &reload_rollout, r)))
         return -ENOMEM;
-    supervisor_observe(r->sup, on_change, r);
     if (r->o->dev && !(r->notes = devnotes_new(&r->loop, r->sup)))
-        return -ENOMEM;
+        return -ENOMEM; /* first: "done" is said before what it makes tend do */
+    supervisor_observe(r->sup, on_change, r);
     uint64_t wd = notify_watchdog_ms();
     if (wd) /* systemd asked: this is the one periodic wake-up tend has */
         uv_timer_start(&r->watchdog, on_watchdog, wd, wd);

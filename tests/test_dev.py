@@ -358,3 +358,15 @@ def test_the_socket_is_the_projects_never_run_tend_sock(tmp_path, tend_run):
 def stat_is_socket(path):
     import stat
     return stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+@pytest.mark.parametrize("status", [0, 7])
+def test_abort_on_exit_stops_everything_with_the_first_exit(tmp_path, tend_run, status):
+    p = project(tmp_path, "web: sleep 1001\n"
+                          f"job: sh -c 'echo job ran; exit {status}'\n")
+    t = tend_run(["dev", "--abort-on-exit"], cwd=p, pid1=False)
+    assert t.wait() == status
+    assert t.count(r"^job\.1 +\| job ran$") == 1
+    assert t.count(r"job\.1: exited: stopping everything \(--abort-on-exit\)") == 1
+    assert t.count(r"web\.1: stopped") == 1
+    assert t.count(r"job\.1: (restarting|started)") <= 1, t.output()
