@@ -1,6 +1,7 @@
-/* dev: `tend dev`: a Procfile (or a config) with foreman's ports, .env loaded into
- * the environment, colors on a terminal, restarts on file changes; then the same
- * engine as production (run.c). */
+/* dev: `tend dev`: a Procfile (or a config) run as foreman runs it (its ports, .env
+ * loaded into the environment, plain commands exec'd, NAME... to pick entries), with
+ * the project's own control socket, colors on a terminal, restarts on file changes;
+ * then the same engine as production (run.c). */
 #include "dev.h"
 
 #include <errno.h>
@@ -114,8 +115,9 @@ static const char *command_of(struct arena *a, const char *command)
 
 /* Each entry a program: PORT = base + 100 x its index + the process's (foreman). An
  * exit 0 is the end of a one-shot (a build, a migration): it stays EXITED and the
- * others go on; another status is a crash, restarted with backoff. startsecs = 0,
- * for a one-shot that is quick is no failed start. --can-die: any exit is the end. */
+ * others go on; another status is a crash, restarted with backoff. startsecs = 0:
+ * a quick one-shot is no failed start. --can-die, --abort-on-exit: any exit is the
+ * end (--abort-on-exit then stops everything: run.c). */
 static void program_of(struct arena *a, const struct dev *d, const struct procfile_entry *p,
                        int index, int count, struct config_entry **e, int *n, const char *file)
 {
