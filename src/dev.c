@@ -135,6 +135,7 @@ static void program_of(struct arena *a, const struct dev *d, const struct procfi
     add(e, n, s, "directory", d->dir, file, p->line);
     add(e, n, s, "stopasgroup", "true", file, p->line); /* the program and what it started */
     add(e, n, s, "stopwaitsecs", "5", file, p->line);
+    add(e, n, s, "environment", "PS=\"%(program_name)s.%(process_num)d\"", file, p->line);
 }
 
 /* Reported in diags, or on stderr (before anything runs). */

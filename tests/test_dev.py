@@ -370,3 +370,12 @@ def test_abort_on_exit_stops_everything_with_the_first_exit(tmp_path, tend_run, 
     assert t.count(r"job\.1: exited: stopping everything \(--abort-on-exit\)") == 1
     assert t.count(r"web\.1: stopped") == 1
     assert t.count(r"job\.1: (restarting|started)") <= 1, t.output()
+
+
+def test_each_process_has_its_name_in_ps_as_foreman_sets_it(tmp_path, tend_run):
+    p = project(tmp_path, "job: echo \"I am $PS on $PORT\"\n")
+    t = tend_run(["dev", "-m", "job=2"], cwd=p, pid1=False)
+    t.wait_line(r"^job\.1 \| I am job\.1 on 5000$")
+    t.wait_line(r"^job\.2 \| I am job\.2 on 5001$")
+    t.signal(signal.SIGINT)
+    assert t.wait() == 0
