@@ -432,11 +432,24 @@ static void abort_on_exit(struct run *r, const struct proc *p, enum proc_state o
     begin_shutdown(r, st == PROC_FATAL && !code ? 1 : code);
 }
 
+/* tend dev: when every process is done and no file change can start one again,
+ * nothing more will happen: tend dev ends, as foreman does. */
+static void end_when_all_done(struct run *r)
+{
+    int n = supervisor_count(r->sup);
+    if (!r->o->dev || r->phase != PHASE_RUNNING || !n || r->nwatchers ||
+        supervisor_in_state(r->sup, PROC_EXITED) != n)
+        return;
+    log_info("every process is done");
+    begin_shutdown(r, 0);
+}
+
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;
     if (p)
         return abort_on_exit(r, p, old);
+    end_when_all_done(r);
     control_progress(r->control);
     rollout_progress(r->rollout);
     tell_systemd(r);

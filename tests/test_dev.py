@@ -372,10 +372,23 @@ def test_abort_on_exit_stops_everything_with_the_first_exit(tmp_path, tend_run, 
     assert t.count(r"job\.1: (restarting|started)") <= 1, t.output()
 
 
-def test_each_process_has_its_name_in_ps_as_foreman_sets_it(tmp_path, tend_run):
+def test_each_process_has_its_name_in_ps_and_all_done_ends_tend_dev(tmp_path, tend_run):
     p = project(tmp_path, "job: echo \"I am $PS on $PORT\"\n")
     t = tend_run(["dev", "-m", "job=2"], cwd=p, pid1=False)
-    t.wait_line(r"^job\.1 \| I am job\.1 on 5000$")
-    t.wait_line(r"^job\.2 \| I am job\.2 on 5001$")
+    assert t.wait() == 0  # nothing left to run, nothing to restart on a change: the end
+    assert t.count(r"^job\.1 \| I am job\.1 on 5000$") == 1
+    assert t.count(r"^job\.2 \| I am job\.2 on 5001$") == 1
+    assert t.count(r"every process is done") == 1
+
+
+def test_with_watch_tend_dev_stays_when_all_is_done(tmp_path, tend_run):
+    p = project(tmp_path, "job: echo ran\n")
+    t = tend_run(["dev", "--watch"], cwd=p, pid1=False)
+    t.wait_line(r"job\.1: done, not restarted")
+    (p / "x.txt").write_text("a fix")  # a change runs it again
+    t.wait_line(r"job: files changed: restarting")
+    wait_for(lambda: t.count(r"^job\.1 +\| ran$") == 2, what="the second run")
+    assert t.outer.poll() is None
     t.signal(signal.SIGINT)
     assert t.wait() == 0
+    assert t.count(r"every process is done") == 0
