@@ -16,8 +16,8 @@ struct run_opts {
     bool dev, colors, timestamps;
     bool watch_all;       /* --watch: programs without watch= globs watch everything */
     bool abort_on_exit;   /* a process EXITED or FATAL stops everything, with its status */
-    const char *const *only; /* NULL, or run only these programs (and what they depend
-                                on): NULL-terminated */
+    /* NULL, or run only these programs and what they depend on: NULL-terminated */
+    const char *const *only;
     const char *base_dir; /* where watch globs start */
 };
 
