@@ -432,14 +432,19 @@ static void abort_on_exit(struct run *r, const struct proc *p, enum proc_state o
     begin_shutdown(r, st == PROC_FATAL && !code ? 1 : code);
 }
 
-/* tend dev: when every process is done and no file change can start one again,
- * nothing more will happen: tend dev ends, as foreman does. */
+/* tend dev: when every process is done (or left out: NAME..., autostart = false) and
+ * no file change can start one again, nothing more will happen: tend dev ends, as
+ * foreman does. The counts rule most batches out; the walk is for the last one. */
 static void end_when_all_done(struct run *r)
 {
-    int n = supervisor_count(r->sup);
-    if (!r->o->dev || r->phase != PHASE_RUNNING || !n || r->nwatchers ||
-        supervisor_in_state(r->sup, PROC_EXITED) != n)
+    int n = supervisor_count(r->sup), done = supervisor_in_state(r->sup, PROC_EXITED);
+    if (!r->o->dev || r->phase != PHASE_RUNNING || !done || r->nwatchers ||
+        done + supervisor_in_state(r->sup, PROC_STOPPED) != n)
         return;
+    for (int i = 0; i < n; i++)
+        if (proc_wanted_up(supervisor_proc(r->sup, i)) &&
+            proc_state(supervisor_proc(r->sup, i)) == PROC_STOPPED)
+            return; /* about to start (a reload added it) */
     log_info("every process is done");
     begin_shutdown(r, 0);
 }

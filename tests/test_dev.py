@@ -392,3 +392,15 @@ def test_with_watch_tend_dev_stays_when_all_is_done(tmp_path, tend_run):
     t.signal(signal.SIGINT)
     assert t.wait() == 0
     assert t.count(r"every process is done") == 0
+
+
+def test_a_one_shot_picked_by_name_ends_tend_dev_when_done(tmp_path, tend_run):
+    (tmp_path / "tend.ini").write_text(
+        "[program:web]\ncommand = sleep 1001\nstartsecs = 0\n"
+        "[program:migrate]\ncommand = echo migrated\nstartsecs = 0\nautorestart = false\n"
+        "[program:later]\ncommand = sleep 1002\nautostart = false\n")
+    t = tend_run(["dev", "migrate"], cwd=tmp_path, pid1=False)
+    assert t.wait() == 0
+    assert t.count(r"^migrate +\| migrated$") == 1
+    assert t.count(r"(web|later): started") == 0, t.output()
+    assert t.count(r"every process is done") == 1
