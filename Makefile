@@ -46,7 +46,7 @@ LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/
            src/output.c src/logfile.c src/childio.c src/readiness.c src/supervisor.c \
            src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c \
            src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
-           src/notify.c src/run.c src/dev.c
+           src/notify.c src/devnotes.c src/run.c src/dev.c
 # files tend writes for others, and its own directories (a leaf: see safepath.h)
 LIB_SRC  += src/safepath.c
 # tendctl's own (linked into tendctl from CTL_SRC), here for the unit tests

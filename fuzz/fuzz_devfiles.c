@@ -55,6 +55,20 @@ static bool is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
 }
 
+/* procfile.h: a command exec'd has no shell character; "exec " goes before a word
+ * of the command, never past its end. */
+static void check_how(const char *command)
+{
+    int at = -2;
+    enum procfile_run how = procfile_how(command, &at);
+    size_t len = strlen(command);
+    if (how == PROCFILE_EXEC)
+        CHECK(at == -1 && strcspn(command, "*?{}[]<>()~&|\\$;'`\"\n#") == len);
+    else
+        CHECK(how == PROCFILE_SHELL && at >= -1 && (size_t)(at + 1) <= len &&
+              (at <= 0 || command[at - 1] == ' ' || command[at - 1] == '\t'));
+}
+
 /* procfile.h: names of [A-Za-z0-9_-], unique; commands trimmed, non-empty, one
  * line; entries in file order. */
 static void check_procfile(const struct procfile *pf, int lines)
@@ -71,6 +85,7 @@ static void check_procfile(const struct procfile *pf, int lines)
         CHECK(i == 0 || e->line > pf->entries[i - 1].line);
         for (int j = 0; j < i; j++)
             CHECK(strcmp(pf->entries[j].name, e->name) != 0);
+        check_how(e->command);
     }
 }
 

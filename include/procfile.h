@@ -35,4 +35,15 @@ int procfile_parse(struct arena *a, const char *path, const char *text, size_t l
  * 1 MiB gives -EFBIG. */
 int procfile_read(struct arena *a, const char *path, struct procfile **out, struct diag_list *d);
 
+/* How a command runs. Without shell syntax (Ruby's rule, which foreman follows:
+ * none of  * ? { } [ ] < > ( ) ~ & | \ $ ; ' ` " # or a newline, no VAR=value
+ * first, no shell keyword or builtin first) it is split at blanks and exec'd, so
+ * that the pid and signals are the program's own: PROCFILE_EXEC. Else it goes to
+ * /bin/sh -c, and *exec_at is where "exec " makes the shell replace itself with
+ * the program: the command word of a single simple command (after its VAR=value
+ * words; redirections allowed), or -1 for anything more (a pipe, a list, a
+ * subshell, a command substitution, a shell keyword first). */
+enum procfile_run { PROCFILE_EXEC, PROCFILE_SHELL };
+enum procfile_run procfile_how(const char *command, int *exec_at);
+
 #endif

@@ -15,7 +15,9 @@ struct run_opts {
     /* tend dev: */
     bool dev, colors, timestamps;
     bool watch_all;       /* --watch: programs without watch= globs watch everything */
-    const char *only;     /* run only this program (and what it depends on) */
+    bool abort_on_exit;   /* a process EXITED or FATAL stops everything, with its status */
+    /* NULL, or run only these programs and what they depend on: NULL-terminated */
+    const char *const *only;
     const char *base_dir; /* where watch globs start */
 };
 

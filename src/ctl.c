@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -33,9 +34,16 @@ static int usage(FILE *out, int status)
     return status;
 }
 
-/* $TEND_SOCKET, else tend's own default. */
+/* $TEND_SOCKET, else the socket of a `tend dev` run from this directory (a socket
+ * at .tend/tend.sock: check_server still asks who serves it), else tend's default. */
 static const char *default_socket(char *buf, size_t len)
 {
+    const char *env = getenv("TEND_SOCKET");
+    struct stat st;
+    if (env && *env)
+        return env;
+    if (lstat(".tend/tend.sock", &st) == 0 && S_ISSOCK(st.st_mode))
+        return ".tend/tend.sock";
     return proto_default_socket(buf, len);
 }
 

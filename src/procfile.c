@@ -138,3 +138,111 @@ int procfile_read(struct arena *a, const char *path, struct procfile **out, stru
     free(text);
     return r;
 }
+
+/* ---- how a command runs ---- */
+
+/* Words a shell reads as its own: Ruby's list (Process.spawn, which foreman runs
+ * commands with), and builtins no program on the PATH stands for. */
+static const char *const shell_words[] = {
+    "!",     ".",    ":",      "break", "case",     "continue", "do",     "done",  "elif",
+    "else",  "esac", "eval",   "exec",  "exit",     "export",   "fi",     "for",   "if",
+    "in",    "readonly", "return", "set", "shift",  "then",     "times",  "trap",  "unset",
+    "until", "while", "alias", "cd",    "function", "local",    "select", "source", "ulimit",
+    "umask", "{",    "}",      "[[",    NULL};
+
+static bool is_shell_word(const char *w, size_t n)
+{
+    for (const char *const *k = shell_words; *k; k++)
+        if (strlen(*k) == n && !memcmp(*k, w, n))
+            return true;
+    return false;
+}
+
+/* What separates words for the shell: a vertical tab or a form feed is part of a word. */
+static bool is_separator(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* The end of the word at p: quotes and backslashes hide separators. */
+static const char *word_end(const char *p)
+{
+    char quote = 0;
+    for (; *p && (quote || !is_separator(*p)); p++) {
+        if (quote && *p == quote)
+            quote = 0;
+        else if (!quote && (*p == '\'' || *p == '"'))
+            quote = *p;
+        else if (*p == '\\' && quote != '\'' && p[1])
+            p++;
+    }
+    return p;
+}
+
+static bool is_assignment(const char *w, const char *end)
+{
+    if (w == end || !((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || *w == '_'))
+        return false;
+    while (w < end && (is_name_char(*w) && *w != '-'))
+        w++;
+    return w < end && *w == '=';
+}
+
+/* An operator that makes more than one command: a pipe, a list, a subshell, a group,
+ * a command substitution. `2>&1` and `>|` are redirections, which `exec` keeps. */
+static bool is_operator(const char *c, const char *start)
+{
+    bool after_redirect = c > start && (c[-1] == '>' || c[-1] == '<');
+    if ((*c == '&' || *c == '|') && after_redirect)
+        return false;
+    return strchr("|&;(){}\n`", *c) || (*c == '$' && c[1] == '(');
+}
+
+/* Where the command word of a single simple command starts (after VAR=value words),
+ * or -1 when the text is more than one command or its word is the shell's own. */
+static int simple_command_at(const char *cmd)
+{
+    char quote = 0;
+    for (const char *c = cmd; *c; c++) {
+        if (quote == '\'') {
+            quote = *c == '\'' ? 0 : quote;
+        } else if (*c == '\\') {
+            if (!*++c)
+                return -1;
+        } else if (*c == '`' || (*c == '$' && c[1] == '(')) {
+            return -1; /* inside double quotes too: a command of its own */
+        } else if (quote == '"') {
+            quote = *c == '"' ? 0 : quote;
+        } else if (*c == '\'' || *c == '"') {
+            quote = *c;
+        } else if (is_operator(c, cmd)) {
+            return -1;
+        }
+    }
+    if (quote)
+        return -1;
+    const char *w = cmd, *end;
+    for (; *w && is_assignment(w, end = word_end(w)); w = end)
+        while (is_separator(*end))
+            end++;
+    end = word_end(w);
+    return w == end || is_shell_word(w, (size_t)(end - w)) ? -1 : (int)(w - cmd);
+}
+
+/* Ruby's rule: none of its shell characters, no VAR=value first, no shell word first. */
+static bool needs_shell(const char *cmd)
+{
+    size_t first = strcspn(cmd, " \t");
+    if (cmd[strcspn(cmd, "*?{}[]<>()~&|\\$;'`\"\n#")])
+        return true;
+    return memchr(cmd, '=', first) || is_shell_word(cmd, first);
+}
+
+enum procfile_run procfile_how(const char *command, int *exec_at)
+{
+    *exec_at = -1;
+    if (!needs_shell(command))
+        return PROCFILE_EXEC;
+    *exec_at = simple_command_at(command);
+    return PROCFILE_SHELL;
+}

@@ -17,6 +17,7 @@
 #include "commands.h"
 #include "config.h"
 #include "control.h"
+#include "devnotes.h"
 #include "log.h"
 #include "logfile.h"
 #include "nginx.h"
@@ -27,6 +28,7 @@
 #include "rollout.h"
 #include "safepath.h"
 #include "signals.h"
+#include "strconv.h"
 #include "supervisor.h"
 #include "watch.h"
 
@@ -64,6 +66,7 @@ struct run {
     uv_timer_t watchdog; /* WATCHDOG=1 at half systemd's interval, when it asks */
     struct logfile *logfile; /* [tend] logfile: tend's own messages */
     struct watcher *watchers; /* tend dev: one per program that watches files */
+    struct devnotes *notes;   /* tend dev: done, and slow stops */
     int nwatchers;
     bool told_ready; /* READY=1 went to systemd */
     enum phase phase;
@@ -121,6 +124,8 @@ static void finish(struct run *r)
     r->rollout = NULL;
     nginx_free(r->nginx);
     r->nginx = NULL;
+    devnotes_free(r->notes);
+    r->notes = NULL;
     supervisor_free(r->sup);
     r->sup = NULL;
     output_close(r->out, on_output_closed, NULL);
@@ -275,20 +280,27 @@ static void stop_watching(struct run *r)
     r->nwatchers = 0;
 }
 
-/* --only NAME: that program and what it depends on, nothing else. */
+/* tend dev NAME...: those programs and what they depend on, nothing else. */
+static bool wanted_by_only(const struct run *r, const struct program_cfg *g)
+{
+    for (const char *const *n = r->o->only; *n; n++) {
+        const struct program_cfg *only = config_program(r->cfg, *n);
+        if (g == only || config_depends(r->cfg, only, g))
+            return true;
+    }
+    return false;
+}
+
 static int keep_only(struct run *r)
 {
-    const struct program_cfg *only = r->o->only ? config_program(r->cfg, r->o->only) : NULL;
-    if (!r->o->only)
-        return 0;
-    if (!only) {
-        log_error("--only %s: no such program", r->o->only);
-        return -ENOENT;
-    }
-    for (int i = 0; i < supervisor_count(r->sup); i++) {
+    for (const char *const *n = r->o->only; n && *n; n++)
+        if (!config_program(r->cfg, *n)) {
+            log_error("%s: no such program", *n);
+            return -ENOENT;
+        }
+    for (int i = 0; r->o->only && i < supervisor_count(r->sup); i++) {
         struct proc *p = supervisor_proc(r->sup, i);
-        const struct program_cfg *g = proc_program(p);
-        if (g != only && !config_depends(r->cfg, only, g))
+        if (!wanted_by_only(r, proc_program(p)))
             supervisor_want_down(r->sup, p);
     }
     return 0;
@@ -406,12 +418,43 @@ static void tell_systemd(struct run *r)
 }
 
 /* Once per batch of news: what waits on the table looks again. */
+/* tend dev --abort-on-exit: the first process that ends for good ends the run, with
+ * its status (foreman's and overmind's way, docker compose's --abort-on-container-exit). */
+static void abort_on_exit(struct run *r, const struct proc *p, enum proc_state old)
+{
+    enum proc_state st = proc_state(p);
+    if (!r->o->abort_on_exit || r->phase != PHASE_RUNNING || st == old ||
+        (st != PROC_EXITED && st != PROC_FATAL))
+        return;
+    int status = proc_last_status(p), code = status >= 0 ? strconv_exit_code(status) : 1;
+    log_info("%s: %s: stopping everything (--abort-on-exit)", proc_name(p),
+             st == PROC_EXITED ? "exited" : "gave up");
+    begin_shutdown(r, st == PROC_FATAL && !code ? 1 : code);
+}
+
+/* tend dev: when every process is done (or left out: NAME..., autostart = false) and
+ * no file change can start one again, nothing more will happen: tend dev ends, as
+ * foreman does. The counts rule most batches out; the walk is for the last one. */
+static void end_when_all_done(struct run *r)
+{
+    int n = supervisor_count(r->sup), done = supervisor_in_state(r->sup, PROC_EXITED);
+    if (!r->o->dev || r->phase != PHASE_RUNNING || !done || r->nwatchers ||
+        done + supervisor_in_state(r->sup, PROC_STOPPED) != n)
+        return;
+    for (int i = 0; i < n; i++)
+        if (proc_wanted_up(supervisor_proc(r->sup, i)) &&
+            proc_state(supervisor_proc(r->sup, i)) == PROC_STOPPED)
+            return; /* about to start (a reload added it) */
+    log_info("every process is done");
+    begin_shutdown(r, 0);
+}
+
 static void on_change(void *ctx, struct proc *p, enum proc_state old)
 {
     struct run *r = ctx;
-    (void)old;
     if (p)
-        return;
+        return abort_on_exit(r, p, old);
+    end_when_all_done(r);
     control_progress(r->control);
     rollout_progress(r->rollout);
     tell_systemd(r);
@@ -619,6 +662,8 @@ static int setup(struct run *r)
         log_error("control: %s: tendctl cannot reach this tend", why);
     if (!(r->rollout = rollout_new(r->sup, r->nginx, 1, &reload_rollout, r)))
         return -ENOMEM;
+    if (r->o->dev && !(r->notes = devnotes_new(&r->loop, r->sup)))
+        return -ENOMEM; /* first: "done" is said before what it makes tend do */
     supervisor_observe(r->sup, on_change, r);
     uint64_t wd = notify_watchdog_ms();
     if (wd) /* systemd asked: this is the one periodic wake-up tend has */

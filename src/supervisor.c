@@ -795,6 +795,13 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
     if (p->state != PROC_STOPPING)
         set_error(p, "%s", why);
     log_info("%s: %s", p->cfg->name, why);
+    /* startsecs = 0: ready once exec'd, told from the loop, which the exit may beat
+     * (a quick one-shot, as tend dev runs them): its run ended, no start failed */
+    if (p->state == PROC_STARTING && p->due && p->prog->ready == READY_STARTSECS &&
+        p->prog->startsecs_ms == 0) {
+        p->due = false;
+        proc_event(p, EV_READY);
+    }
     proc_event(p, EV_EXIT);
     return true;
 }

@@ -356,6 +356,55 @@ static void test_dotenv_read(void **state)
     assert_string_equal(diag_text(f, 0), arena_printf(f->a, "%s:2: expected 'KEY=value'", path));
 }
 
+/* ---- how a Procfile command runs ---- */
+
+static void assert_how(const char *command, enum procfile_run how, int exec_at)
+{
+    int at = 99;
+    enum procfile_run got = procfile_how(command, &at);
+    if (got != how || at != exec_at)
+        fail_msg("'%s': got %s at %d, wanted %s at %d", command,
+                 got == PROCFILE_EXEC ? "exec" : "shell", at,
+                 how == PROCFILE_EXEC ? "exec" : "shell", exec_at);
+}
+
+static void test_procfile_how_exec(void **state)
+{
+    (void)state;
+    assert_how("node server.js", PROCFILE_EXEC, -1);
+    assert_how("bundle exec puma -p 5000 --env=dev", PROCFILE_EXEC, -1); /* '=' past word 1 */
+    assert_how("./bin/worker 100% sure", PROCFILE_EXEC, -1);
+    assert_how("/usr/bin/exec-thing a", PROCFILE_EXEC, -1);
+}
+
+static void test_procfile_how_shell(void **state)
+{
+    (void)state;
+    /* one simple command: "exec " goes before its command word */
+    assert_how("rails s -p $PORT", PROCFILE_SHELL, 0);
+    assert_how("node app.js 'a b' \"c d\"", PROCFILE_SHELL, 0);
+    assert_how("RAILS_ENV=dev FOO=\"a b\" rails s", PROCFILE_SHELL, 24);
+    assert_how("node app.js >> log 2>&1", PROCFILE_SHELL, 0);
+    assert_how("python x.py *.txt # the glob", PROCFILE_SHELL, 0);
+    assert_how("echo 'a | b; c && d'", PROCFILE_SHELL, 0);
+    assert_how("~/bin/app", PROCFILE_SHELL, 0);
+    /* more than one command, or the shell's own word first: left as written */
+    assert_how("echo hi; exec sleep 1", PROCFILE_SHELL, -1);
+    assert_how("npm run build && npm start", PROCFILE_SHELL, -1);
+    assert_how("app | tee log", PROCFILE_SHELL, -1);
+    assert_how("sleep 1 &", PROCFILE_SHELL, -1);
+    assert_how("(cd web; node x)", PROCFILE_SHELL, -1);
+    assert_how("node $(cat args)", PROCFILE_SHELL, -1);
+    assert_how("node \"`cat args`\"", PROCFILE_SHELL, -1);
+    assert_how("exec node x", PROCFILE_SHELL, -1);
+    assert_how("cd web", PROCFILE_SHELL, -1);
+    assert_how("export A=1", PROCFILE_SHELL, -1);
+    assert_how("if true; then x; fi", PROCFILE_SHELL, -1);
+    assert_how("A=1", PROCFILE_SHELL, -1);
+    assert_how("echo 'unterminated", PROCFILE_SHELL, -1);
+    assert_how("echo a\\", PROCFILE_SHELL, -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +420,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dotenv_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dotenv_unterminated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dotenv_read, setup, teardown),
+        cmocka_unit_test(test_procfile_how_exec),
+        cmocka_unit_test(test_procfile_how_shell),
     };
     return cmocka_run_group_tests_name("devfiles", tests, NULL, NULL);
 }
