@@ -29,7 +29,8 @@ static int usage(FILE *out, int status)
           "NAME: a process (web_00), a program (web), a group (web:* or web:), or all.\n"
           "supervisorctl's verbs work too, with a hint (see tendctl(1), SUPERVISORCTL HABITS).\n"
           "The socket: -s (a path, or unix:///path), else the one CONFIG names, else\n"
-          "$TEND_SOCKET, else tend's default (see tendctl(1)).\n",
+          "$TEND_SOCKET, else ./.tend/tend.sock (tend dev's), else tend's default\n"
+          "(see tendctl(1)).\n",
           out);
     return status;
 }
