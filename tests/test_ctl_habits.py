@@ -294,3 +294,15 @@ def test_http_gets_http_and_garbage_gets_a_frame(tend_run, tmp_path):
     wait_for(closed_by_tend, 15, interval=0.2, what="tend to close a lingering HTTP client")
     s.close()
     assert ctl(sock, "status", "talker").returncode == 0
+
+
+@pytest.mark.skipif(not SUPERVISORCTL, reason="supervisorctl is not installed")
+def test_the_migration_page_names_every_supervisorctl_verb(tmp_path):
+    """doc/migrating-from-supervisord.md's table of commands, held to supervisorctl's
+    own list, so the page a user reads first does not fall behind."""
+    page = open(os.path.join(os.path.dirname(__file__), "..", "doc",
+                             "migrating-from-supervisord.md")).read()
+    rows = [line.split("|")[1] for line in page.splitlines() if line.startswith("| `")]
+    named = set(re.findall(r"[a-z]+", " ".join(re.findall(r"`([^`]*)`", " ".join(rows)))))
+    missing = [v for v in supervisorctl_verbs(tmp_path) if v not in named and v != "help"]
+    assert not missing, missing
