@@ -68,7 +68,9 @@ struct proc {
     int queued;    /* news items that name it, not yet told */
     pid_t pid;
     uint64_t started_ms, changed_ms, delay_ms;
-    int failed_starts, restarts, spawns, last_status;
+    int failed_starts, last_status;
+    int restarts; /* automatic ones only (ACT_COUNT_RESTART) */
+    bool forced;  /* tend sent it SIGKILL: the stop it asked for did not come in time */
     int attempts; /* starts tried, failed ones (exec, chdir) too */
     struct backoff backoff;
     char *error; /* why it last failed, or NULL */
