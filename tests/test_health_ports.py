@@ -40,8 +40,8 @@ def state_is(sock, name, *states):
 def test_health_counts_a_crash_without_autorestart_and_not_a_stop(tend_run, tmp_path):
     t, sock, _ = start(tend_run, tmp_path, """
 [program:web]
-command = sleep 1000
 startsecs = 0
+command = sleep 1000
 [program:done]
 command = /bin/sh -c 'exit 0'
 autorestart = false
