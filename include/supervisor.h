@@ -120,6 +120,8 @@ int proc_attempts(const struct proc *p);
 int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
 const char *proc_error(const struct proc *p); /* why it last failed, or "" */
 bool proc_wanted_up(const struct proc *p);
+/* Wanted down by a command (tendctl stop, scale down), not down for giving up. */
+bool proc_put_down(const struct proc *p);
 bool proc_removing(const struct proc *p);
 struct childio_sink *proc_sink(const struct proc *p);
 

@@ -565,8 +565,10 @@ static bool proc_healthy(const struct proc *p)
     enum proc_state st = proc_state(p);
     if (!proc_program(p)->autostart || proc_removing(p) || st == PROC_RUNNING)
         return true;
-    if (proc_wanted_up(p) || st == PROC_FATAL)
+    if (proc_wanted_up(p))
         return false;
+    if (proc_put_down(p)) /* whatever it died of meanwhile: it was to stop */
+        return st == PROC_STOPPED || st == PROC_EXITED;
     return st == PROC_STOPPED || (st == PROC_EXITED && exit_expected(p));
 }
 

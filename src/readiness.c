@@ -25,6 +25,7 @@ struct probe {
     probe_note_cb *note;
     void *ctx;
     pid_t owner;          /* the listener must be its, or a descendant's */
+    bool verified;        /* it was: an http probe waiting for a 2xx asks no more */
     unsigned long foreign; /* the last listener found not to be: named once */
     char holder[128];      /* who holds that one */
     uv_timer_t timer; /* the pause between attempts, and each attempt's deadline */
@@ -103,13 +104,13 @@ static void on_written(uv_write_t *w, int status)
 
 /* Whether the listener the connect reached is the process's own: another process
  * holding the port (an orphan of an earlier run, another program) would be routed
- * to by nginx. Asked on the success path only; the holder is named (a walk of
- * /proc) once per listener found foreign, not once per attempt. */
+ * to by nginx. Asked on the success path only, until it is the process's; the
+ * holder is named (a walk of /proc) once per listener found foreign. */
 static bool owned(struct probe *p)
 {
     unsigned long inode;
-    if (p->owner <= 0 || ports_listener_owned(p->port, p->owner, &inode) != 0)
-        return true; /* owned, or tend cannot tell: the connect is all it knows */
+    if (p->verified || p->owner <= 0 || ports_listener_owned(p->port, p->owner, &inode) != 0)
+        return p->verified = true; /* owned, or tend cannot tell: the connect is all it knows */
     if (inode && inode != p->foreign) {
         p->foreign = inode;
         ports_name_socket(inode, p->holder, sizeof(p->holder));

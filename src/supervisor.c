@@ -873,7 +873,7 @@ static void log_exit(const struct proc *p, int status, const char *why)
     if (p->state != PROC_STOPPING)
         return log_info("%s: %s", p->cfg->name, why);
     if (p->forced && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
-        return log_info("%s: killed by SIGKILL: it did not stop in time", p->cfg->name);
+        return log_info("%s: killed by SIGKILL: stopped by force", p->cfg->name);
     const char *sig = WIFSIGNALED(status) ? strconv_signal_name(WTERMSIG(status)) : NULL;
     if (sig)
         snprintf(how, sizeof(how), "SIG%s", sig);
@@ -1349,6 +1349,11 @@ bool proc_wanted_up(const struct proc *p)
 struct childio_sink *proc_sink(const struct proc *p)
 {
     return p->sink;
+}
+
+bool proc_put_down(const struct proc *p)
+{
+    return p->put_down;
 }
 
 bool proc_removing(const struct proc *p)

@@ -57,6 +57,7 @@ struct proc {
     /* Wanted state (STYLE rule 14): commands write these and mark it dirty; only
      * reconcile turns them into events of the state machine. */
     bool wanted_up;
+    bool put_down; /* wanted down by a command (tendctl stop), not by giving up */
     bool kick;  /* a command's start: now, from BACKOFF too, whatever its dependencies */
     bool cycle; /* a restart: a running process stops first, and starts again */
     bool failing;

@@ -513,8 +513,10 @@ static void test_restarts_count_automatic_ones_only(void **state)
     supervisor_want_down(w.s, p);
     turn(&w);
     exits(&w, "w", SIGTERM);
+    assert_true(proc_put_down(p));
     supervisor_want_up(w.s, p);
     turn(&w);
+    assert_false(proc_put_down(p));
     assert_int_equal(proc_restarts(p), 2);
     world_end(&w);
 }
