@@ -37,6 +37,9 @@ enum proc_action {
     ACT_DISARM = 1 << 4,        /* cancel the phase's timer and readiness check */
     ACT_COUNT_FAILURE = 1 << 5, /* a failed start: counts towards startretries */
     ACT_MARK_FAILING = 1 << 6,  /* stopping because the start failed */
+    /* an automatic restart (a crash, a failed start): counts in RESTARTS, as
+     * systemd's NRestarts; a start asked for (tendctl, reload) does not */
+    ACT_COUNT_RESTART = 1 << 7,
 };
 
 struct proc_facts {

@@ -11,10 +11,23 @@
 
 struct probe;
 typedef void probe_ready_cb(void *ctx);
+/* The port answers, but another process than owner's tree listens there: holder
+ * names it ("pid 1234 (node)", or "another process"). Told once per such listener. */
+typedef void probe_note_cb(void *ctx, const char *holder);
 
-/* Starts probing; cb runs once, when ready. path is used for READY_HTTP. */
-struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const char *path,
-                          probe_ready_cb *cb, void *ctx);
+struct probe_target {
+    enum ready_kind kind;
+    int port;
+    const char *path; /* READY_HTTP's */
+    pid_t owner;      /* a connect counts only when the listener is its or a
+                       * descendant's (ports.h); 0: any listener counts */
+};
+
+/* Starts probing; cb runs once, when ready. note may be NULL. */
+struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_ready_cb *cb,
+                          probe_note_cb *note, void *ctx);
+/* Who holds the port when the last connect reached another's listener, or "". */
+const char *probe_holder(const struct probe *p);
 /* Stops probing; the probe frees itself once its handles are closed. NULL is fine. */
 void probe_stop(struct probe *p);
 

@@ -32,7 +32,8 @@ struct spawn_opts;
 
 /* What the supervisor asks of the system, passed in so that its logic can be tested
  * without forking (tests/unit/test_supervisor.c). A NULL member is the system's:
- * spawn_start and spawn_result (spawn.h), kill(2), the loop's clock (uv_now). */
+ * spawn_start and spawn_result (spawn.h), kill(2), the loop's clock (uv_now),
+ * ports_holder (ports.h). */
 struct supervisor_os {
     int (*spawn_start)(void *ctx, const struct spawn_opts *o, pid_t *pid, int *status_fd,
                        char *err, size_t len);
@@ -41,6 +42,8 @@ struct supervisor_os {
     int (*kill)(void *ctx, pid_t pid, int sig); /* 0 or -errno */
     uint64_t (*now_ms)(void *ctx);
     void *ctx;
+    /* ports_holder (ports.h): asked before a process with a port starts */
+    int (*port_holder)(void *ctx, int port, char *desc, size_t len);
 };
 
 /* The supervisor owns cfg from here on (and every config given to supervisor_reload).
@@ -117,6 +120,8 @@ int proc_attempts(const struct proc *p);
 int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
 const char *proc_error(const struct proc *p); /* why it last failed, or "" */
 bool proc_wanted_up(const struct proc *p);
+/* Wanted down by a command (tendctl stop, scale down), not down for giving up. */
+bool proc_put_down(const struct proc *p);
 bool proc_removing(const struct proc *p);
 struct childio_sink *proc_sink(const struct proc *p);
 

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "diag.h"
 #include "nginx_conf.h"
+#include "ports.h"
 #include "reaper.h"
 #include "shellwords.h"
 #include "spawn.h"
@@ -277,23 +278,6 @@ static void check_socket(const struct config *c, struct diag_list *d)
     free(copy);
 }
 
-/* LEAD: swap for the shared port check (include/ports.h) at merge; this one only
- * says whether 127.0.0.1:port can be bound now, not who holds it. Returns 1 held,
- * 0 free, -errno when it cannot tell. */
-static int port_held(int port)
-{
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    int one = 1, r = 0, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -errno;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-        r = errno == EADDRINUSE ? 1 : -errno;
-    close(fd);
-    return r;
-}
-
 /* Each process's port: one in use makes that process fail to listen. A few are named,
  * the rest counted: a program of 5,000 processes would say one line per port. */
 static void check_ports(const struct config *c, struct diag_list *d)
@@ -303,21 +287,23 @@ static void check_ports(const struct config *c, struct diag_list *d)
         const struct program_cfg *p = &c->programs[i];
         struct config_at at = config_program_key_at(p, "port");
         int held = 0;
+        char who[128];
         for (int j = 0; p->port && j < p->nprocs; j++) {
-            if (port_held(p->procs[j].port) != 1 || held++ >= NAMED)
+            if (ports_holder(p->procs[j].port, who, sizeof(who)) != 1 || held++ >= NAMED)
                 continue;
-            host_warn(d, c, at, "port %d is in use on this host: %s would fail to listen on it",
-                      p->procs[j].port, p->procs[j].name);
+            host_warn(d, c, at, "port %d is in use by %s: %s would fail to listen on it",
+                      p->procs[j].port, who, p->procs[j].name);
         }
         if (held > NAMED)
             host_warn(d, c, at, "port: %d more ports of [program:%s] are in use on this host",
                       held - NAMED, p->name);
     }
+    char who[128];
     if (c->nginx && c->nginx->mode == NGINX_FULL && c->nginx->listen_port &&
-        port_held(c->nginx->listen_port) == 1) /* else the host's nginx listens: as meant */
+        ports_holder(c->nginx->listen_port, who, sizeof(who)) == 1) /* else: as meant */
         host_warn(d, c, (struct config_at){c->nginx->file, c->nginx->line},
-                  "port %d is in use on this host: nginx would fail to listen on it",
-                  c->nginx->listen_port);
+                  "port %d is in use by %s: nginx would fail to listen on it",
+                  c->nginx->listen_port, who);
 }
 
 /* A tend that answers on the socket most likely runs this very config (checked before

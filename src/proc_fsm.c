@@ -9,7 +9,7 @@ static struct proc_step restart(const struct proc_facts *f, unsigned extra)
     if (!f->wanted_up)
         return STEP(PROC_EXITED, extra);
     if (f->delay_zero)
-        return STEP(PROC_STARTING, ACT_SPAWN | extra);
+        return STEP(PROC_STARTING, ACT_SPAWN | ACT_COUNT_RESTART | extra);
     return STEP(PROC_BACKOFF, ACT_ARM_BACKOFF | extra);
 }
 
@@ -65,7 +65,8 @@ static struct proc_step backoff(enum proc_event ev, const struct proc_facts *f)
 {
     switch (ev) {
     case EV_TIMEOUT:
-        return f->wanted_up ? STEP(PROC_STARTING, ACT_SPAWN) : STEP(PROC_STOPPED, 0);
+        return f->wanted_up ? STEP(PROC_STARTING, ACT_SPAWN | ACT_COUNT_RESTART)
+                            : STEP(PROC_STOPPED, 0);
     case EV_START:
         return STEP(PROC_STARTING, ACT_DISARM | ACT_SPAWN);
     case EV_STOP:

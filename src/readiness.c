@@ -11,6 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ports.h"
+
 /* Short pauses: a worker that just started is added to nginx as soon as it answers. */
 enum { FIRST_PAUSE_MS = 25, MAX_PAUSE_MS = 250, ATTEMPT_MS = 2000 };
 
@@ -20,7 +22,12 @@ struct probe {
     int port, open;
     char request[512];
     probe_ready_cb *cb;
+    probe_note_cb *note;
     void *ctx;
+    pid_t owner;          /* the listener must be its, or a descendant's */
+    bool verified;        /* it was: an http probe waiting for a 2xx asks no more */
+    unsigned long foreign; /* the last listener found not to be: named once */
+    char holder[128];      /* who holds that one */
     uv_timer_t timer; /* the pause between attempts, and each attempt's deadline */
     uv_tcp_t tcp;
     uv_connect_t connect;
@@ -95,12 +102,30 @@ static void on_written(uv_write_t *w, int status)
     uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
 }
 
+/* Whether the listener the connect reached is the process's own: another process
+ * holding the port (an orphan of an earlier run, another program) would be routed
+ * to by nginx. Asked on the success path only, until it is the process's; the
+ * holder is named (a walk of /proc) once per listener found foreign. */
+static bool owned(struct probe *p)
+{
+    unsigned long inode;
+    if (p->verified || p->owner <= 0 || ports_listener_owned(p->port, p->owner, &inode) != 0)
+        return p->verified = true; /* owned, or tend cannot tell: the connect is all it knows */
+    if (inode && inode != p->foreign) {
+        p->foreign = inode;
+        ports_name_socket(inode, p->holder, sizeof(p->holder));
+        if (p->note)
+            p->note(p->ctx, p->holder);
+    }
+    return false;
+}
+
 static void on_connect(uv_connect_t *c, int status)
 {
     struct probe *p = c->data;
     if (status == UV_ECANCELED)
         return;
-    if (status < 0)
+    if (status < 0 || !owned(p))
         return retry(p);
     if (p->kind == READY_TCP)
         return ready(p);
@@ -131,9 +156,12 @@ static void attempt(uv_timer_t *t)
     uv_timer_start(&p->timer, on_attempt_timeout, ATTEMPT_MS, 0);
 }
 
-struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const char *path,
-                          probe_ready_cb *cb, void *ctx)
+struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_ready_cb *cb,
+                          probe_note_cb *note, void *ctx)
 {
+    enum ready_kind kind = t->kind;
+    int port = t->port;
+    const char *path = t->path;
     struct probe *p = calloc(1, sizeof(*p));
     if (!p)
         return NULL;
@@ -141,7 +169,9 @@ struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const
     p->kind = kind;
     p->port = port;
     p->cb = cb;
+    p->note = note;
     p->ctx = ctx;
+    p->owner = t->owner;
     p->pause = FIRST_PAUSE_MS;
     snprintf(p->request, sizeof(p->request),
              "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: tend\r\nConnection: close\r\n\r\n",
@@ -151,6 +181,11 @@ struct probe *probe_start(uv_loop_t *loop, enum ready_kind kind, int port, const
     p->open = 1;
     uv_timer_start(&p->timer, attempt, 0, 0);
     return p;
+}
+
+const char *probe_holder(const struct probe *p)
+{
+    return p && p->foreign ? p->holder : "";
 }
 
 void probe_stop(struct probe *p)

@@ -17,6 +17,7 @@
 #include "envlist.h"
 #include "log.h"
 #include "pid1.h"
+#include "ports.h"
 #include "readiness.h"
 #include "spawn.h"
 #include "strconv.h"
@@ -71,6 +72,12 @@ static int sys_kill(void *ctx, pid_t pid, int sig)
     return kill(pid, sig) < 0 ? -errno : 0;
 }
 
+static int sys_port_holder(void *ctx, int port, char *desc, size_t len)
+{
+    (void)ctx;
+    return ports_holder(port, desc, len);
+}
+
 /* given's members, the system's where it has none (the clock: see now_ms) */
 static struct supervisor_os os_of(const struct supervisor_os *given)
 {
@@ -78,6 +85,7 @@ static struct supervisor_os os_of(const struct supervisor_os *given)
     os.spawn_start = os.spawn_start ? os.spawn_start : sys_spawn_start;
     os.spawn_result = os.spawn_result ? os.spawn_result : sys_spawn_result;
     os.kill = os.kill ? os.kill : sys_kill;
+    os.port_holder = os.port_holder ? os.port_holder : sys_port_holder;
     return os;
 }
 
@@ -117,19 +125,70 @@ static bool starts_before(const struct config *c, const struct program_cfg *a,
     return a < b;
 }
 
-/* Insertion sort by starts_before (a partial order with ties broken: stable and
- * fine for the tens of programs a config has). */
+/* Each program's place in the start order of config c, by its index in c: an
+ * insertion sort by starts_before, fine for the tens of programs a config has. */
+static int *program_ranks(const struct config *c)
+{
+    int *order = malloc(sizeof(int) * ((size_t)c->nprograms + 1));
+    int *rank = malloc(sizeof(int) * ((size_t)c->nprograms + 1));
+    for (int i = 0; order && rank && i < c->nprograms; i++) {
+        int j = i;
+        for (; j > 0 && starts_before(c, &c->programs[i], &c->programs[order[j - 1]]); j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    for (int i = 0; order && rank && i < c->nprograms; i++)
+        rank[order[i]] = i;
+    free(order);
+    return order ? rank : (free(rank), NULL);
+}
+
+/* Where a process sits in the table: by its program's place in the current
+ * config's start order (found by name: a process a reload changed keeps the old
+ * snapshot's program until it restarts), then by process number, then as it was.
+ * Nothing here depends on where a snapshot was allocated nor on when a process
+ * joined, so a reload or a scale leaves the order as the config says. */
+struct sort_key {
+    int rank, num, was;
+    struct proc *p;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct sort_key *x = a, *y = b;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    if (x->num != y->num)
+        return x->num < y->num ? -1 : 1;
+    return x->was < y->was ? -1 : x->was > y->was;
+}
+
+static int rank_of(const struct config *c, const int *rank, const struct program_cfg *g)
+{
+    if (g >= c->programs && g < c->programs + c->nprograms)
+        return rank[g - c->programs];
+    const struct program_cfg *now = config_program(c, g->name);
+    return now ? rank[now - c->programs] : c->nprograms; /* gone: leaving, last */
+}
+
 void supervisor_sort(struct supervisor *s)
 {
-    for (int i = 1; i < s->nprocs; i++) {
-        struct proc *p = s->procs[i];
-        int j = i;
-        for (; j > 0 && p->prog != s->procs[j - 1]->prog &&
-               starts_before(s->cfg, p->prog, s->procs[j - 1]->prog);
-             j--)
-            s->procs[j] = s->procs[j - 1];
-        s->procs[j] = p;
+    int *rank = program_ranks(s->cfg);
+    struct sort_key *keys = malloc(sizeof(*keys) * ((size_t)s->nprocs + 1));
+    if (!rank || !keys) { /* out of memory: the table stays as it is, only unsorted */
+        free(rank);
+        free(keys);
+        return;
     }
+    for (int i = 0; i < s->nprocs; i++) {
+        struct proc *p = s->procs[i];
+        keys[i] = (struct sort_key){rank_of(s->cfg, rank, p->prog), p->cfg->num, i, p};
+    }
+    qsort(keys, (size_t)s->nprocs, sizeof(*keys), key_cmp);
+    for (int i = 0; i < s->nprocs; i++)
+        s->procs[i] = keys[i].p;
+    free(keys);
+    free(rank);
     /* Processes marked as they were added are reconciled, and so started, in this
      * order (unless one listed has left the table meanwhile: then as they came). */
     int k = 0;
@@ -156,7 +215,7 @@ static void describe_status(int status, char *buf, size_t len)
     }
 }
 
-static void log_transition(struct proc *p, enum proc_state old)
+static void log_transition(const struct proc *p)
 {
     char d[32];
     switch (p->state) {
@@ -170,10 +229,6 @@ static void log_transition(struct proc *p, enum proc_state old)
     case PROC_FATAL:
         log_error("%s: gave up after %d failed start%s: %s", p->cfg->name, p->failed_starts,
                   p->failed_starts == 1 ? "" : "s", proc_error(p));
-        break;
-    case PROC_STOPPED:
-        if (old == PROC_STOPPING)
-            log_info("%s: stopped", p->cfg->name);
         break;
     default:
         break;
@@ -235,7 +290,7 @@ static void set_state(struct proc *p, enum proc_state next)
         supervisor_swap_pending(p, false);
     if (proc_state_is_down(next) && p->removing)
         s->sweep = true; /* out of the table once its news is told */
-    log_transition(p, old);
+    log_transition(p);
     tell_later(p, old);
 }
 
@@ -385,6 +440,14 @@ static void on_probe_ready(void *ctx)
     proc_event(ctx, EV_READY);
 }
 
+/* The port answers, from another's listener: status says so while it starts. */
+static void on_probe_foreign(void *ctx, const char *holder)
+{
+    struct proc *p = ctx;
+    set_error(p, "port %d is held by %s, not by %s", p->cfg->port, holder, p->cfg->name);
+    log_warn("%s: %s", p->cfg->name, p->error ? p->error : "port held by another process");
+}
+
 /* Whether sender may speak for p: p itself or one of its descendants, running as
  * root or as p's user, and still there when tend reads the message (a zombie still
  * is: its parent is known). A sender already gone cannot be told from any process
@@ -444,9 +507,10 @@ static void watch_readiness(struct proc *p)
     const struct program_cfg *g = p->prog;
     if (g->ready == READY_STARTSECS)
         return arm(p, g->startsecs_ms);
-    if (g->ready == READY_TCP || g->ready == READY_HTTP)
-        p->probe = probe_start(p->sup->loop, g->ready, p->cfg->port, g->ready_path,
-                               on_probe_ready, p);
+    if (g->ready == READY_TCP || g->ready == READY_HTTP) {
+        struct probe_target t = {g->ready, p->cfg->port, g->ready_path, p->pid};
+        p->probe = probe_start(p->sup->loop, &t, on_probe_ready, on_probe_foreign, p);
+    }
     if (g->ready_timeout_ms)
         arm(p, g->ready_timeout_ms);
 }
@@ -454,8 +518,6 @@ static void watch_readiness(struct proc *p)
 /* The child exec'd: now it may become ready. */
 static void exec_done(struct proc *p)
 {
-    if (p->spawns++ > 0)
-        p->restarts++;
     free(p->error);
     p->error = NULL;
     log_info("%s: started, pid %d", p->cfg->name, (int)p->pid);
@@ -523,17 +585,33 @@ static int watch_exec(struct proc *p, int fd)
     return 0;
 }
 
+/* Whether someone else listens on p's port already: its start would fail at its
+ * bind, or worse, its probe would reach the other one. A failed start, named. */
+static bool port_taken(struct proc *p)
+{
+    struct supervisor_os *os = &p->sup->os;
+    char who[128];
+    if (!p->cfg->port || os->port_holder(os->ctx, p->cfg->port, who, sizeof(who)) <= 0)
+        return false; /* free, or tend cannot tell: the process's own bind will */
+    set_error(p, "port %d is in use by %s", p->cfg->port, who);
+    log_error("%s: %s", p->cfg->name, proc_error(p));
+    return true;
+}
+
 static void do_spawn(struct proc *p)
 {
     struct childio_pipes pipes;
     int r, status_fd;
     p->failing = false;
     p->exec_failed = false;
+    p->forced = false;
     p->attempts++;
     if (p->cfg->problem) {
         set_error(p, "%s", p->cfg->problem);
         return proc_event(p, EV_SPAWN_FAILED);
     }
+    if (port_taken(p))
+        return proc_event(p, EV_SPAWN_FAILED);
     if (!p->sink && !(p->sink = childio_sink_new(p->sup->io, p->prog, p->cfg)))
         return set_error(p, "out of memory"), proc_event(p, EV_SPAWN_FAILED);
     listen_for_notify(p);
@@ -578,8 +656,12 @@ static void perform(struct proc *p, unsigned actions)
         signal_proc(p, SIGCONT, p->prog->stopasgroup);
         arm(p, p->prog->stopwait_ms);
     }
-    if (actions & ACT_SIGNAL_KILL)
+    if (actions & ACT_SIGNAL_KILL) {
+        p->forced = true;
         signal_proc(p, SIGKILL, p->prog->killasgroup);
+    }
+    if (actions & ACT_COUNT_RESTART)
+        p->restarts++;
     if (actions & ACT_ARM_BACKOFF)
         arm(p, p->delay_ms);
     if (actions & ACT_SPAWN)
@@ -694,7 +776,9 @@ static void proc_event(struct proc *p, enum proc_event ev)
         .wanted_up = p->wanted_up, .failing = p->failing, .autorestart = g->autorestart,
         .retry = !p->cfg->problem && (g->startretries < 0 || p->failed_starts < g->startretries),
     };
-    if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) {
+    /* a stop tend asked for is no failure: it leaves the backoff as it was */
+    bool planned = ev == EV_EXIT && p->state == PROC_STOPPING && !p->failing;
+    if ((ev == EV_EXIT && !planned) || ev == EV_SPAWN_FAILED) {
         int st = p->last_status;
         f.expected = ev == EV_EXIT && WIFEXITED(st) &&
                      (g->exitcodes[WEXITSTATUS(st) / 8] & (1 << (WEXITSTATUS(st) % 8)));
@@ -727,7 +811,10 @@ static void not_ready(struct proc *p)
     const struct program_cfg *g = p->prog;
     char d[32];
     strconv_format_duration(g->ready_timeout_ms, d, sizeof(d));
-    if (g->ready == READY_TCP)
+    if (*probe_holder(p->probe))
+        set_error(p, "not ready within %s: port %d is held by %s, not by %s", d, p->cfg->port,
+                  probe_holder(p->probe), p->cfg->name);
+    else if (g->ready == READY_TCP)
         set_error(p, "not ready within %s: no connection to 127.0.0.1:%d succeeded", d,
                   p->cfg->port);
     else if (g->ready == READY_HTTP)
@@ -777,6 +864,26 @@ static void on_soon(uv_idle_t *h)
     reconcile(s);
 }
 
+/* An exit tend asked for (stop, restart, reload, scale, shutdown: p is STOPPING) is
+ * told as a stop, with the signal or status it ended with; any other is a crash or
+ * an exit of its own. A stop that needed SIGKILL says so. */
+static void log_exit(const struct proc *p, int status, const char *why)
+{
+    char how[32];
+    if (p->state != PROC_STOPPING)
+        return log_info("%s: %s", p->cfg->name, why);
+    if (p->forced && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        return log_info("%s: killed by SIGKILL: stopped by force", p->cfg->name);
+    const char *sig = WIFSIGNALED(status) ? strconv_signal_name(WTERMSIG(status)) : NULL;
+    if (sig)
+        snprintf(how, sizeof(how), "SIG%s", sig);
+    else if (WIFSIGNALED(status))
+        snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
+    else
+        snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
+    log_info("%s: stopped (%s)", p->cfg->name, how);
+}
+
 bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
 {
     struct proc *p = index_find(&s->by_pid, pid_hash(pid), has_pid, &pid);
@@ -794,7 +901,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
     p->last_status = status;
     if (p->state != PROC_STOPPING)
         set_error(p, "%s", why);
-    log_info("%s: %s", p->cfg->name, why);
+    log_exit(p, status, why);
     /* startsecs = 0: ready once exec'd, told from the loop, which the exit may beat
      * (a quick one-shot, as tend dev runs them): its run ended, no start failed */
     if (p->state == PROC_STARTING && p->due && p->prog->ready == READY_STARTSECS &&
@@ -1249,6 +1356,11 @@ bool proc_wanted_up(const struct proc *p)
 struct childio_sink *proc_sink(const struct proc *p)
 {
     return p->sink;
+}
+
+bool proc_put_down(const struct proc *p)
+{
+    return p->put_down;
 }
 
 bool proc_removing(const struct proc *p)

@@ -35,6 +35,7 @@ void supervisor_want_up(struct supervisor *s, struct proc *p)
 {
     (void)s;
     p->wanted_up = true;
+    p->put_down = false;
     p->kick = true;
     supervisor_set_removing(p, false);
     p->failed_starts = 0;
@@ -46,6 +47,7 @@ void supervisor_want_down(struct supervisor *s, struct proc *p)
 {
     (void)s;
     p->wanted_up = p->kick = p->cycle = false;
+    p->put_down = true;
     supervisor_mark(p);
 }
 

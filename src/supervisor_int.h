@@ -57,6 +57,7 @@ struct proc {
     /* Wanted state (STYLE rule 14): commands write these and mark it dirty; only
      * reconcile turns them into events of the state machine. */
     bool wanted_up;
+    bool put_down; /* wanted down by a command (tendctl stop), not by giving up */
     bool kick;  /* a command's start: now, from BACKOFF too, whatever its dependencies */
     bool cycle; /* a restart: a running process stops first, and starts again */
     bool failing;
@@ -68,7 +69,9 @@ struct proc {
     int queued;    /* news items that name it, not yet told */
     pid_t pid;
     uint64_t started_ms, changed_ms, delay_ms;
-    int failed_starts, restarts, spawns, last_status;
+    int failed_starts, last_status;
+    int restarts; /* automatic ones only (ACT_COUNT_RESTART) */
+    bool forced;  /* tend sent it SIGKILL: the stop it asked for did not come in time */
     int attempts; /* starts tried, failed ones (exec, chdir) too */
     struct backoff backoff;
     char *error; /* why it last failed, or NULL */

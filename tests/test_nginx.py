@@ -341,7 +341,7 @@ def test_a_reload_that_breaks_workers_takes_down_only_the_first(tend_run, tmp_pa
     under_load(s, s.base)
     s.ini.write_text(s.ini.read_text().replace("GEN=1", "GEN=2"))
     assert s.ctl("reload").returncode == 0
-    s.t.wait_line(r"web_00: not ready under the new config \((BACKOFF|FATAL)", timeout=30)
+    s.t.wait_line(r"web_00: not ready under the new config \((STARTING|BACKOFF|FATAL)", timeout=30)
     s.t.wait_line(r"reload: 3 more processes keep their old config until restarted")
     assert {i: host_pid_of(s.t, s.base + i) for i in range(1, 4)} == {i: old[i] for i in range(1, 4)}
     assert [generation(s.base + i) for i in range(1, 4)] == ["1"] * 3

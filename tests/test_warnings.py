@@ -185,8 +185,9 @@ def test_a_port_in_use(tmp_path):
         cfg, r = check(tmp_path, PROGRAM + f"numprocs = 3\nport = {base}\n"
                        f"[unix_http_server]\nfile = {tmp_path}/tend.sock\n")
         assert r.returncode == 0, r.stderr
-        assert re.search(at(cfg, 4) + rf"port {base + 1} is in use on this host: web_01 would "
-                         "fail to listen on it", r.stderr, re.M), r.stderr
+        assert re.search(at(cfg, 4) + rf"port {base + 1} is in use by pid {os.getpid()} "
+                         r"\(python3[^)]*\): web_01 would fail to listen on it", r.stderr,
+                         re.M), r.stderr
         assert f"port {base}" not in r.stderr and f"port {base + 2}" not in r.stderr
         assert tend_check(cfg, "--strict").returncode == 1
     finally:

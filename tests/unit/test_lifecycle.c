@@ -39,7 +39,8 @@ static void test_failed_starts(void **state)
 {
     (void)state;
     struct proc_facts f = facts();
-    expect(PROC_STARTING, EV_EXIT, f, PROC_STARTING, ACT_DISARM | ACT_COUNT_FAILURE | ACT_SPAWN);
+    expect(PROC_STARTING, EV_EXIT, f, PROC_STARTING,
+           ACT_DISARM | ACT_COUNT_FAILURE | ACT_SPAWN | ACT_COUNT_RESTART);
     f.delay_zero = false;
     expect(PROC_STARTING, EV_EXIT, f, PROC_BACKOFF, ACT_DISARM | ACT_COUNT_FAILURE | ACT_ARM_BACKOFF);
     expect(PROC_STARTING, EV_SPAWN_FAILED, f, PROC_BACKOFF,
@@ -48,7 +49,7 @@ static void test_failed_starts(void **state)
     expect(PROC_STARTING, EV_EXIT, f, PROC_FATAL, ACT_DISARM | ACT_COUNT_FAILURE);
     f.expected = true; /* even exit 0 before startsecs is a failed start, as supervisord */
     expect(PROC_STARTING, EV_EXIT, f, PROC_FATAL, ACT_DISARM | ACT_COUNT_FAILURE);
-    expect(PROC_BACKOFF, EV_TIMEOUT, f, PROC_STARTING, ACT_SPAWN);
+    expect(PROC_BACKOFF, EV_TIMEOUT, f, PROC_STARTING, ACT_SPAWN | ACT_COUNT_RESTART);
 }
 
 static void test_ready_timeout_is_a_failed_start(void **state)
@@ -71,7 +72,7 @@ static void test_autorestart(void **state)
     f.expected = true;
     expect(PROC_RUNNING, EV_EXIT, f, PROC_EXITED, 0);
     f.expected = false;
-    expect(PROC_RUNNING, EV_EXIT, f, PROC_STARTING, ACT_SPAWN);
+    expect(PROC_RUNNING, EV_EXIT, f, PROC_STARTING, ACT_SPAWN | ACT_COUNT_RESTART);
     f.autorestart = AUTORESTART_FALSE;
     expect(PROC_RUNNING, EV_EXIT, f, PROC_EXITED, 0);
     f.autorestart = AUTORESTART_TRUE;

@@ -42,6 +42,7 @@ struct fake {
     uint64_t now;
     int exec_error; /* what the next exec says: 0 it worked, else an errno */
     int critical_status, criticals;
+    int held_port; /* a port someone else listens on, or 0 */
 };
 
 static struct fake F;
@@ -102,8 +103,15 @@ static uint64_t fake_now(void *ctx)
     return ((struct fake *)ctx)->now;
 }
 
+static int fake_port_holder(void *ctx, int port, char *desc, size_t len)
+{
+    struct fake *f = ctx;
+    snprintf(desc, len, "pid 4242 (squatter)");
+    return port == f->held_port;
+}
+
 static const struct supervisor_os fake_os = {fake_spawn_start, fake_spawn_result, fake_kill,
-                                             fake_now, &F};
+                                             fake_now, &F, fake_port_holder};
 
 static void on_critical(void *ctx, int status)
 {
@@ -173,9 +181,10 @@ static void turn(struct world *w)
 
 static void world_start(struct world *w, const char *const *lines)
 {
-    int exec_error = F.exec_error; /* set by the test, for the first start too */
+    int exec_error = F.exec_error, held = F.held_port; /* set by the test, for the first start too */
     memset(&F, 0, sizeof(F));
     F.exec_error = exec_error;
+    F.held_port = held;
     F.next_pid = 1000;
     F.now = 1000000;
     log_setup(LOG_CRIT, &style);
@@ -196,6 +205,7 @@ static void world_end(struct world *w)
     childio_free(w->io);
     assert_int_equal(uv_loop_close(&w->loop), 0);
     F.exec_error = 0;
+    F.held_port = 0;
 }
 
 static struct proc *find(struct world *w, const char *name)
@@ -477,6 +487,93 @@ static void test_reload_keeps_the_old_config_while_it_runs(void **state)
     world_end(&w);
 }
 
+/* RESTARTS counts what tend did on its own (systemd's NRestarts): a crash, a
+ * failed start; not a restart, stop or start asked for. */
+static void test_restarts_count_automatic_ones_only(void **state)
+{
+    static const char *const lines[] = {"program:w command=/bin/w", "program:w startsecs=0",
+                                        "program:w restart_delay=1s", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    struct proc *p = find(&w, "w");
+    supervisor_restart(w.s, p);
+    turn(&w);
+    exits(&w, "w", SIGTERM); /* the restart asked for */
+    expect_state(&w, "w", PROC_RUNNING);
+    assert_int_equal(proc_restarts(p), 0);
+    exits(&w, "w", SIGSEGV); /* a crash: at once (the first after a healthy run) */
+    expect_state(&w, "w", PROC_RUNNING);
+    assert_int_equal(proc_restarts(p), 1);
+    exits(&w, "w", SIGSEGV); /* again: after restart_delay */
+    expect_state(&w, "w", PROC_BACKOFF);
+    fire(&w, "w");
+    expect_state(&w, "w", PROC_RUNNING);
+    assert_int_equal(proc_restarts(p), 2);
+    supervisor_want_down(w.s, p);
+    turn(&w);
+    exits(&w, "w", SIGTERM);
+    assert_true(proc_put_down(p));
+    supervisor_want_up(w.s, p);
+    turn(&w);
+    assert_false(proc_put_down(p));
+    assert_int_equal(proc_restarts(p), 2);
+    world_end(&w);
+}
+
+/* A port someone else listens on fails the start, named, through backoff. */
+static void test_a_port_in_use_fails_the_start(void **state)
+{
+    static const char *const lines[] = {"program:web command=/bin/web", "program:web startsecs=0",
+                                        "program:web port=8001", "program:web startretries=2",
+                                        NULL};
+    struct world w;
+    (void)state;
+    F.held_port = 8001;
+    world_start(&w, lines);
+    assert_int_equal(spawns_of("web"), 0);
+    expect_state(&w, "web", PROC_BACKOFF);
+    assert_string_equal(proc_error(find(&w, "web")), "port 8001 is in use by pid 4242 (squatter)");
+    F.held_port = 0; /* the squatter left */
+    fire(&w, "web");
+    expect_state(&w, "web", PROC_RUNNING);
+    assert_int_equal(spawns_of("web"), 1);
+    world_end(&w);
+}
+
+/* The table keeps the config's order through reloads that change, add and remove
+ * programs, and scale-added processes sit with their program. */
+static void test_order_survives_reloads_and_scaling(void **state)
+{
+    static const char *const v1[] = {
+        "program:a command=/bin/a", "program:b command=/bin/b1", "program:b numprocs=2",
+        "program:b process_name=b_%(process_num)d", "program:c command=/bin/c", NULL};
+    static const char *const v2[] = {
+        "program:a command=/bin/a", "program:b command=/bin/b2", "program:b numprocs=2",
+        "program:b process_name=b_%(process_num)d", "program:n command=/bin/n",
+        "program:c command=/bin/c2", NULL};
+    static const char *const want1[] = {"a", "b_0", "b_1", "b_2", "c", NULL};
+    static const char *const want2[] = {"a", "b_0", "b_1", "b_2", "n", "c", NULL};
+    struct world w;
+    struct reload_summary sum;
+    char err[128];
+    (void)state;
+    world_start(&w, v1);
+    assert_int_equal(supervisor_scale_up(w.s, "b", 3, err, sizeof(err)), 0);
+    turn(&w);
+    for (int i = 0; want1[i]; i++)
+        assert_string_equal(proc_name(supervisor_proc(w.s, i)), want1[i]);
+    assert_int_equal(supervisor_reload(w.s, config_of(v2), NULL, NULL, &sum), 0);
+    turn(&w); /* b and c restart: their old config stays theirs until they are down */
+    for (int i = 0; want2[i]; i++)
+        assert_string_equal(proc_name(supervisor_proc(w.s, i)), want2[i]);
+    exits(&w, "c", SIGTERM);
+    exits(&w, "b_0", SIGTERM);
+    for (int i = 0; want2[i]; i++)
+        assert_string_equal(proc_name(supervisor_proc(w.s, i)), want2[i]);
+    world_end(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,6 +585,9 @@ int main(void)
         cmocka_unit_test(test_backoff_doubles_and_resets),
         cmocka_unit_test(test_reload_diff),
         cmocka_unit_test(test_reload_keeps_the_old_config_while_it_runs),
+        cmocka_unit_test(test_restarts_count_automatic_ones_only),
+        cmocka_unit_test(test_a_port_in_use_fails_the_start),
+        cmocka_unit_test(test_order_survives_reloads_and_scaling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
