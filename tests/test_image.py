@@ -38,14 +38,23 @@ def ini_value(key):
     return m.group(1)
 
 
+def kubernetes_app():
+    docs = list(yaml.safe_load_all(open(KUBERNETES)))
+    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    return pod, pod["containers"][0]
+
+
+def kubernetes_probes():
+    app = kubernetes_app()[1]
+    return [app[p]["exec"]["command"] for p in ("readinessProbe", "livenessProbe")]
+
+
 def test_the_stop_timeouts_fit_docker_and_kubernetes():
     """docker stop sends SIGKILL 10 s after SIGTERM; Kubernetes after preStop plus
     SIGTERM's share of terminationGracePeriodSeconds. tend must be done before."""
     shutdown = duration_s(ini_value("shutdown_timeout"))
     assert shutdown <= 9, f"shutdown_timeout {shutdown}s: docker stop kills at 10s"
-    docs = list(yaml.safe_load_all(open(KUBERNETES)))
-    pod = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
-    app = pod["containers"][0]
+    pod, app = kubernetes_app()
     pre_stop = app["lifecycle"]["preStop"]["exec"]["command"]
     assert pre_stop[0] == "sleep"
     assert pod["terminationGracePeriodSeconds"] >= int(pre_stop[1]) + shutdown + 2
@@ -57,8 +66,7 @@ def test_the_stop_timeouts_fit_docker_and_kubernetes():
     assert "emptyDir" in tmp
     assert image_env().startswith("/tmp/"), "the socket must be where the pod can write"
     assert ini_value("config").startswith("/tmp/")
-    probes = [app[p]["exec"]["command"] for p in ("readinessProbe", "livenessProbe")]
-    assert all(p[:2] == ["tendctl", "health"] for p in probes)
+    assert all(p[:2] == ["tendctl", "health"] for p in kubernetes_probes())
 
 
 def private_tree(mode=0o755):
@@ -122,12 +130,16 @@ def test_the_image_runs_with_a_read_only_root():
     env = dict(os.environ, TEND_SOCKET=sock)
     t = Tend(["-c", "/mnt/tend.ini"], env=env, wrap=["sh", "-c", runtime, "sh", base])
     try:
-        inside = lambda *pre: run(["nsenter", "-t", str(t.pid), "-m", "-p"] + list(pre) +
-                                  [TENDCTL, "health"], env=env)
+        inside = lambda *pre, cmd=("tendctl", "health"): run(
+            ["nsenter", "-t", str(t.pid), "-m", "-p"] + list(pre) + [TENDCTL] + list(cmd[1:]),
+            env=env)
         wait_for(lambda: inside(*AS_NOBODY).returncode == 0, timeout=30,
                  what="tendctl health as the user")
         r = inside()
         assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+        for probe in kubernetes_probes():  # as the kubelet runs them, as the pod's user
+            r = inside(*AS_NOBODY, cmd=probe)
+            assert r.returncode == 0, (probe, r.stdout, r.stderr)
         with urllib.request.urlopen(f"http://127.0.0.1:{listen}/", timeout=5) as resp:
             assert resp.status == 200
         assert run(["nsenter", "-t", str(t.pid), "-m", "touch", "/etc/x"]).returncode != 0
