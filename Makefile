@@ -48,7 +48,7 @@ LIB_SRC := src/arena.c src/index.c src/strbuf.c src/strconv.c src/diag.c src/jso
            src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
            src/notify.c src/run.c src/dev.c
 # reload: what changed between two configs, and the tendctl reload request
-LIB_SRC  += src/config_diff.c
+LIB_SRC  += src/config_diff.c src/reload_request.c
 # files tend writes for others, and its own directories (a leaf: see safepath.h)
 LIB_SRC  += src/safepath.c
 TEND_SRC := src/main.c

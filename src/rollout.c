@@ -98,7 +98,7 @@ static void finish(struct rollout *ro)
 
 static bool up_act(enum rollout_act a)
 {
-    return a == ROLLOUT_START || a == ROLLOUT_AWAIT || a == ROLLOUT_RESTART;
+    return a == ROLLOUT_START || a == ROLLOUT_AWAIT || a == ROLLOUT_RESTART || a == ROLLOUT_RENEW;
 }
 
 /* Where p is against what was asked of it: an outcome, or -1 while on its way. */
@@ -178,6 +178,10 @@ static void act(struct rollout *ro, struct item *it)
         return;
     case ROLLOUT_STOP:
         return supervisor_want_down(ro->sup, p);
+    case ROLLOUT_RENEW:
+        if (!proc_config_old(p)) /* nothing left to renew */
+            return tell(ro, it, ROLLOUT_ALREADY, p);
+        return supervisor_restart(ro->sup, p);
     case ROLLOUT_RESTART:
         return supervisor_restart(ro->sup, p);
     case ROLLOUT_REMOVE:
@@ -205,7 +209,8 @@ static int drainable(struct rollout *ro, const char **names)
     for (int i = ro->at; i < ro->end; i++) {
         const struct proc *p = supervisor_find(ro->sup, ro->items[i].name);
         enum rollout_act a = ro->items[i].act;
-        if (!p || a == ROLLOUT_START || a == ROLLOUT_AWAIT)
+        if (!p || a == ROLLOUT_START || a == ROLLOUT_AWAIT ||
+            (a == ROLLOUT_RENEW && !proc_config_old(p)))
             continue;
         if (c->nginx && !strcmp(proc_program(p)->name, c->nginx->program))
             return 0;
@@ -249,6 +254,16 @@ void rollout_each_open(const struct rollout *ro, void (*fn)(void *ctx, const cha
     for (int i = ro->at; ro->phase != IDLE && i < ro->end; i++)
         if (!ro->items[i].settled)
             fn(ctx, ro->items[i].name);
+}
+
+uint64_t rollout_bound(const struct proc *p)
+{
+    enum { DRAIN_MS = 35000, KILL_MS = 5000, PROBE_MS = 60000 };
+    const struct program_cfg *g = proc_program(p);
+    uint64_t start = g->ready == READY_STARTSECS ? g->startsecs_ms
+                     : g->ready_timeout_ms      ? g->ready_timeout_ms
+                                                : PROBE_MS;
+    return DRAIN_MS + g->stopwait_ms + KILL_MS + start;
 }
 
 void rollout_free(struct rollout *ro)

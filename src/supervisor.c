@@ -1248,3 +1248,8 @@ bool proc_removing(const struct proc *p)
 {
     return p->removing;
 }
+
+bool proc_config_old(const struct proc *p)
+{
+    return p->snap->gen != p->sup->snaps->gen;
+}
