@@ -175,6 +175,13 @@ def test_wait_fails_when_the_rollout_halts_and_status_shows_the_old_config(tend_
     wait_for(s.routes_all, timeout=10, what="nginx routing to every worker")
 
 
+def shut_down_cleanly(s):
+    """Under BUILD=build/asan, a leak or a use-after-free makes this fail."""
+    assert s.ctl("shutdown").returncode == 0
+    assert s.t.wait(30) == 0, s.t.output()[-3000:]
+    assert "Sanitizer" not in s.t.output()
+
+
 def until_applied(p):
     """Reads a reload --wait's stdout up to its summary line: it is waiting from there."""
     lines = []
@@ -209,8 +216,7 @@ def test_a_client_that_leaves_during_wait_leaves_tend_healthy(tend_run, tmp_path
     assert r.returncode == 0, r
     assert "(old config)" not in s.ctl("status").stdout
     wait_for(s.routes_all, timeout=10, what="nginx routing to every worker")
-    assert s.ctl("stop", "all").returncode == 0  # and it still stops cleanly
-    assert s.t.outer.poll() is None
+    shut_down_cleanly(s)
 
 
 def test_a_second_reload_supersedes_a_waiting_one(tend_run, tmp_path):
@@ -235,3 +241,4 @@ def test_a_second_reload_supersedes_a_waiting_one(tend_run, tmp_path):
     assert third.returncode == 1 and "superseded by another reload" in err, (out, err)
     wait_for(lambda: "(old config)" not in s.ctl("status").stdout and s.routes_all(),
              timeout=30, what="every worker back on the good config")
+    shut_down_cleanly(s)
