@@ -138,6 +138,9 @@ int proc_restarts(const struct proc *p);
 /* How many starts were tried, failed ones (exec, chdir) too: a request that waits
  * for a start compares it with the count when it asked. */
 int proc_attempts(const struct proc *p);
+/* Starts that failed since it was last RUNNING or asked up: a start retried after a
+ * failure counts even when nobody saw it in BACKOFF. */
+int proc_failed_starts(const struct proc *p);
 int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
 const char *proc_error(const struct proc *p); /* why it last failed, or "" */
 bool proc_wanted_up(const struct proc *p);

@@ -16,7 +16,6 @@ enum { NFATES = RELOAD_DROP_IN_TURN + 1 };
 struct change {
     char *program;
     enum config_change what;
-    int nprocs;
     char keys[CONFIG_DIFF_KEYS];
     int fates[NFATES];
 };
@@ -55,12 +54,11 @@ static int plan_init(struct plan *pl, const struct config *was, const struct con
     pl->v = n >= 0 ? calloc((size_t)pl->cap, sizeof(*pl->v)) : NULL;
     for (int i = 0; pl->v && i < n; i++) {
         struct change *c = &pl->v[pl->n];
-        *c = (struct change){.program = strdup(d[i].program), .what = d[i].what,
-                             .nprocs = d[i].nprocs};
+        *c = (struct change){.program = strdup(d[i].program), .what = d[i].what};
         memcpy(c->keys, d[i].keys, sizeof(c->keys));
         pl->n += c->program != NULL;
     }
-    free(n > 0 ? d : NULL);
+    free(d);
     return pl->v ? 0 : -1;
 }
 
@@ -238,7 +236,8 @@ static int look(struct reload_wait *w, const struct awaited *a)
     int tries = proc_attempts(p) - a->since;
     if (tries > 0 && st == PROC_RUNNING && !proc_config_old(p))
         return reply(w->r, 'o', "%s: ready under the new config\n", a->name), 1;
-    if (tries > 1 || (tries > 0 && (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF)))
+    if (tries > 0 && (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF ||
+                      (st != PROC_RUNNING && proc_failed_starts(p))))
         return -1;
     if (proc_state_is_down(st) && !proc_wanted_up(p)) /* tendctl stop meanwhile */
         return reply(w->r, 'o', "%s: stopped meanwhile: left as it is\n", a->name), 1;
@@ -307,19 +306,27 @@ static void wait_for_plan(struct commands *e, struct request *r, struct plan *pl
     wait_progress(r); /* nothing to wait for: ends here */
 }
 
-/* The attempts so far of each process followed, and how long they may take. */
+/* The attempts so far of each process followed, and how long they may take. One
+ * added but not started (autostart = false) is not waited for. */
 static void measure(struct plan *pl)
 {
+    int kept = 0;
     for (int i = 0; i < pl->nwait; i++) {
-        struct awaited *a = &pl->wait[i];
-        const struct proc *p = supervisor_find(pl->sup, a->name);
+        struct awaited a = pl->wait[i];
+        const struct proc *p = supervisor_find(pl->sup, a.name);
+        if (p && !a.gone && !proc_wanted_up(p)) {
+            free(a.name);
+            continue;
+        }
         uint64_t b = p ? rollout_bound(p) : 0;
-        a->since = p ? proc_attempts(p) : 0;
-        if (a->in_turn)
+        a.since = p ? proc_attempts(p) : 0;
+        if (a.in_turn)
             pl->bound_in_turn += b;
         else if (b > pl->bound)
             pl->bound = b;
+        pl->wait[kept++] = a;
     }
+    pl->nwait = kept;
 }
 
 /* ---- the command ---- */

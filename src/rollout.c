@@ -101,10 +101,29 @@ static bool up_act(enum rollout_act a)
     return a == ROLLOUT_START || a == ROLLOUT_AWAIT || a == ROLLOUT_RESTART || a == ROLLOUT_RENEW;
 }
 
+/* A reload's restart: done once p runs the loaded config and is ready, however it
+ * got there (a later reload may have restarted it again, or given it back the config
+ * it ran); failed when a start under it failed. */
+static int renew_outcome(const struct item *it, const struct proc *p)
+{
+    enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    int tries = p ? proc_attempts(p) - it->since : 0;
+    if (st == PROC_RUNNING && !proc_config_old(p))
+        return ROLLOUT_DONE;
+    if (tries > 0 && st != PROC_RUNNING &&
+        (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF || proc_failed_starts(p)))
+        return ROLLOUT_FAILED;
+    if (!p || proc_removing(p) || (proc_state_is_down(st) && !proc_wanted_up(p)))
+        return ROLLOUT_SKIPPED;
+    return -1;
+}
+
 /* Where p is against what was asked of it: an outcome, or -1 while on its way. */
 static int outcome(const struct item *it, const struct proc *p)
 {
     enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    if (it->act == ROLLOUT_RENEW)
+        return renew_outcome(it, p);
     if (it->act == ROLLOUT_STOP) /* a later command that wants it up wins */
         return p && proc_wanted_up(p) ? ROLLOUT_OVERRULED
                : !p || proc_state_is_down(st) ? ROLLOUT_DONE : -1;

@@ -310,6 +310,8 @@ static void rolled(void *ctx, const char *name, enum rollout_act act, enum rollo
     (void)ctx;
     if (o == ROLLOUT_DONE && act == ROLLOUT_RENEW)
         log_info("%s: ready under the new config", name);
+    else if (o == ROLLOUT_ALREADY && act == ROLLOUT_RENEW) /* a later reload undid the change */
+        log_info("%s: runs the loaded config already: not restarted", name);
     else if (o == ROLLOUT_FAILED)
         log_error("%s: not ready under the new config (%s%s%s)", name,
                   proc_state_name(proc_state(p)), *proc_error(p) ? ": " : "", proc_error(p));

@@ -112,6 +112,29 @@ def test_dry_run_says_the_same_and_changes_nothing(tend_run, tmp_path):
     assert r.returncode == 1 and re.match(rf"{re.escape(str(ini))}:\d+: error: ", r.stderr), r
 
 
+def test_wait_without_nginx_follows_restarts_and_removals(tend_run, tmp_path):
+    t, sock, ini = start(tend_run, tmp_path, PROGRAMS)
+    wait_for(lambda: all_running(sock, 4), what="every process running")
+    changed_config(ini)
+    ini.write_text(ini.read_text() + "[program:manual]\ncommand = sleep 1004\nautostart = false\n")
+    r = ctl(sock, "reload", "--wait")
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[:4] == [
+        "~ web: changed (command, numprocs): 2 processes restart, 1 process added",
+        "- old: removed",
+        "+ web2: added (2 processes)",
+        "+ manual: added (1 process)",
+    ], lines
+    steps = sorted(lines[5:-1])  # manual is not started (autostart = false): not waited for
+    assert steps == ["old: removed"] + [f"web2_0{i}: ready under the new config" for i in range(2)] \
+        + [f"web_0{i}: ready under the new config" for i in range(3)], lines
+    assert lines[-1] == "reload: every changed process runs the new config"
+    st = status(sock)
+    assert "old" not in st and st["manual"]["state"] == "STOPPED"
+    assert all(p["state"] == "RUNNING" for n, p in st.items() if n != "manual")
+
+
 # ---- --wait, with nginx in front of four node workers ----
 
 NEVER_READY = "command = sleep 1000"  # ready = http:/health: it never answers
@@ -211,11 +234,16 @@ def test_a_client_that_leaves_during_wait_leaves_tend_healthy(tend_run, tmp_path
              what="web_00 restarted")
     assert [states()[f"web_0{i}"] for i in range(1, 4)] == [("RUNNING", "old")] * 3
     assert {served_by(s.listen) for _ in range(30)} == {"web_01", "web_02", "web_03"}
+    old = {i: host_pid_of(s.t, s.base + i) for i in range(1, 4)}
     s.ini.write_text(good)
     r = s.ctl("reload", "--wait")
     assert r.returncode == 0, r
     assert "(old config)" not in s.ctl("status").stdout
     wait_for(s.routes_all, timeout=10, what="nginx routing to every worker")
+    # the rollout still had web_01..03 to restart: the fix gave them back what they run
+    for i in range(1, 4):
+        s.t.wait_line(rf"web_0{i}: runs the loaded config already: not restarted", timeout=10)
+    assert {i: host_pid_of(s.t, s.base + i) for i in range(1, 4)} == old
     shut_down_cleanly(s)
 
 
