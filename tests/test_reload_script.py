@@ -156,6 +156,12 @@ def never_ready(s, timeout):
 def test_wait_follows_a_rolling_reload_to_its_end(tend_run, tmp_path):
     s = Stack(tend_run, tmp_path, worker_extra="environment = GEN=1")
     s.ini.write_text(s.ini.read_text().replace("GEN=1", "GEN=2"))
+    pids = [host_pid_of(s.t, s.base + i) for i in range(4)]
+    dry = s.ctl("reload", "--dry-run")  # says the rollout it would do, does none of it
+    assert dry.returncode == 0 and dry.stdout.splitlines()[0] == (
+        "~ web: changed (environment): 4 processes restart one at a time"), dry
+    assert [host_pid_of(s.t, s.base + i) for i in range(4)] == pids
+    assert [generation(s.base + i) for i in range(4)] == ["1"] * 4
     r = s.ctl("reload", "--wait")
     assert r.returncode == 0, r
     lines = r.stdout.splitlines()
@@ -270,3 +276,18 @@ def test_a_second_reload_supersedes_a_waiting_one(tend_run, tmp_path):
     wait_for(lambda: "(old config)" not in s.ctl("status").stdout and s.routes_all(),
              timeout=30, what="every worker back on the good config")
     shut_down_cleanly(s)
+
+
+def test_wait_follows_workers_removed_one_at_a_time(tend_run, tmp_path):
+    s = Stack(tend_run, tmp_path)
+    s.ini.write_text(s.ini.read_text().replace("numprocs = 4", "numprocs = 2"))
+    r = s.ctl("reload", "--wait")
+    assert r.returncode == 0, r
+    lines = r.stdout.splitlines()
+    assert lines[0] == "~ web: changed (numprocs): 2 processes removed one at a time", lines
+    assert sorted(lines[2:4]) == ["web_02: removed", "web_03: removed"], lines
+    assert lines[4:] == ["reload: every changed process runs the new config"], lines
+    # gone when it says so: out of the table, and out of nginx's upstream
+    assert sorted(p["name"] for p in json.loads(s.ctl("status", "--json", "web").stdout)) == [
+        "web_00", "web_01"]
+    assert s.ports_in_file() == [s.base, s.base + 1]
