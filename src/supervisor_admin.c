@@ -257,7 +257,10 @@ static void count(struct reload_summary *sum, const char *program, const char *n
 static void update(struct supervisor *s, struct proc *p, enum reload_fate f)
 {
     const char *name = p->pending.cfg->name;
+    bool back = p->removing && p->pending.prog->autostart;
     supervisor_set_removing(p, false);
+    if (back) /* scale or an earlier reload was taking it out: the config keeps it */
+        supervisor_want_up(s, p);
     switch (f) {
     case RELOAD_UNCHANGED:
         return supervisor_swap_pending(p, true); /* same logs: the ring goes on */

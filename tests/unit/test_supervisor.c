@@ -526,6 +526,29 @@ static void test_reload_plan_and_the_old_config_marker(void **state)
     world_end(&w);
 }
 
+/* A process scale was taking out (stopping, to leave the table) that a reload's config
+ * keeps: it stays, and comes back up; it was left STOPPED, neither gone nor up (chaos
+ * seed 7: scale web=2 racing a reload to numprocs = 4). */
+static void test_a_reload_keeps_what_scale_was_taking_out(void **state)
+{
+    static const char *const v[] = {"program:a command=/bin/a", "program:a startsecs=0", NULL};
+    struct world w;
+    struct reload_summary sum = {0};
+    (void)state;
+    world_start(&w, v);
+    pid_t pid = proc_pid(find(&w, "a"));
+    supervisor_remove(w.s, find(&w, "a"));
+    turn(&w);
+    assert_int_equal(signals_to(pid, SIGTERM), 1);
+    assert_int_equal(supervisor_reload(w.s, config_of(v), NULL, NULL, &sum), 0);
+    assert_int_equal(sum.unchanged, 1);
+    assert_false(proc_removing(find(&w, "a")));
+    exits(&w, "a", SIGTERM);
+    expect_state(&w, "a", PROC_RUNNING);
+    assert_int_equal(spawns_of("a"), 2);
+    world_end(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -538,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_reload_diff),
         cmocka_unit_test(test_reload_keeps_the_old_config_while_it_runs),
         cmocka_unit_test(test_reload_plan_and_the_old_config_marker),
+        cmocka_unit_test(test_a_reload_keeps_what_scale_was_taking_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
