@@ -111,7 +111,7 @@ typedef bool supervisor_hold_cb(void *ctx, struct proc *p, bool removing);
  * not touched. The supervisor owns next from here on; the config it replaces may
  * be freed. hold may be NULL. Returns 0, or -ENOMEM before anything changed (next
  * stays the caller's, the running config is kept). sum's counts are set; its fate
- * hook (kept) hears of each process. */
+ * hook is read, not set: zero sum when there is none. */
 int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
                       void *ctx, struct reload_summary *sum);
 /* What supervisor_reload would do with next, doing nothing (tendctl reload
