@@ -47,6 +47,8 @@ LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/
            src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c \
            src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
            src/notify.c src/devnotes.c src/run.c src/dev.c
+# reload: what changed between two configs, and the tendctl reload request
+LIB_SRC  += src/config_diff.c src/reload_request.c
 # files tend writes for others, and its own directories (a leaf: see safepath.h)
 LIB_SRC  += src/safepath.c
 # tendctl's own (linked into tendctl from CTL_SRC), here for the unit tests

@@ -13,6 +13,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "nginx.h"
 #include "supervisor.h"
@@ -24,6 +25,8 @@ enum rollout_act {
     ROLLOUT_AWAIT,   /* already wanted up (just added by scale): wait until RUNNING */
     ROLLOUT_STOP,    /* wanted down */
     ROLLOUT_RESTART, /* stopped and started again (under a reload's config), RUNNING anew */
+    ROLLOUT_RENEW,   /* a reload's RESTART: none (ALREADY) once it runs the loaded config
+                      * (a later reload gave it back the config it runs) */
     ROLLOUT_REMOVE,  /* stopped and out of the table (scale) */
     ROLLOUT_DROP,    /* gone from the config: as REMOVE, unless a later reload brought it back */
 };
@@ -63,6 +66,10 @@ void rollout_progress(struct rollout *ro);
 /* The processes of the batch in hand that have not reached an outcome. */
 void rollout_each_open(const struct rollout *ro, void (*fn)(void *ctx, const char *name),
                        void *ctx);
+/* How long a request may wait on p, all told: its drain out of nginx, its stop
+ * (stopwaitsecs, then SIGKILL), and its start (startsecs, or ready_timeout, or a
+ * minute for a probe without one). Past it, a request ends and says why. */
+uint64_t rollout_bound(const struct proc *p);
 /* Forgets the rest; nginx routes to the batch in hand again. */
 void rollout_free(struct rollout *ro);
 

@@ -84,9 +84,27 @@ int supervisor_scale_victims(const struct supervisor *s, const char *program, in
 /* The live number of processes of a program (numprocs changed by scale). */
 int supervisor_numprocs(const struct supervisor *s, const char *program);
 
+/* What a reload does to one process. */
+enum reload_fate {
+    RELOAD_UNCHANGED,  /* nothing that shapes it changed: kept, in place */
+    RELOAD_RESTART,    /* changed and running: restarts now */
+    RELOAD_IN_TURN,    /* changed and running: restarted later by hold's taker */
+    RELOAD_STARTED,    /* changed and down (or in backoff): starts afresh */
+    RELOAD_NEXT_START, /* changed and down, not wanted up: the new config when started */
+    RELOAD_ADDED,      /* new in the config */
+    RELOAD_REMOVED,    /* gone from the config: stops and leaves now */
+    RELOAD_DROP_IN_TURN, /* gone from the config, running: removed later by hold's taker */
+};
+/* Told of each process a reload looks at, in table order, then of those it adds;
+ * program is its program's name (in the new config when added). */
+typedef void supervisor_fate_cb(void *ctx, const char *program, const char *name,
+                                enum reload_fate f);
+
 struct reload_summary {
     int added, removed, restarted, unchanged;
     int held; /* of the removed and restarted: taken over by hold */
+    supervisor_fate_cb *fate; /* may be NULL; set by the caller */
+    void *fate_ctx;
 };
 /* Asked of each running process a reload would restart or remove: true takes the
  * change over (it restarts or removes p later, itself), false lets it happen now. */
@@ -95,9 +113,15 @@ typedef bool supervisor_hold_cb(void *ctx, struct proc *p, bool removing);
  * ones restart (under the new config from their next start), unchanged ones are
  * not touched. The supervisor owns next from here on; the config it replaces may
  * be freed. hold may be NULL. Returns 0, or -ENOMEM before anything changed (next
- * stays the caller's, the running config is kept). */
+ * stays the caller's, the running config is kept). sum's counts are set; its fate
+ * hook is read, not set: zero sum when there is none. */
 int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
                       void *ctx, struct reload_summary *sum);
+/* What supervisor_reload would do with next, doing nothing (tendctl reload
+ * --dry-run): the same counts and fates. hold only answers here; next stays the
+ * caller's. */
+void supervisor_reload_plan(struct supervisor *s, const struct config *next,
+                            supervisor_hold_cb *hold, void *ctx, struct reload_summary *sum);
 
 /* Reading the table (status, nginx, tendctl). */
 int supervisor_count(const struct supervisor *s);
@@ -117,12 +141,19 @@ int proc_restarts(const struct proc *p);
 /* How many starts were tried, failed ones (exec, chdir) too: a request that waits
  * for a start compares it with the count when it asked. */
 int proc_attempts(const struct proc *p);
+/* Starts that failed since it was last RUNNING or asked up: a start retried after a
+ * failure counts even when nobody saw it in BACKOFF. */
+int proc_failed_starts(const struct proc *p);
 int proc_last_status(const struct proc *p); /* a wait status, -1 when none yet */
 const char *proc_error(const struct proc *p); /* why it last failed, or "" */
 bool proc_wanted_up(const struct proc *p);
 /* Wanted down by a command (tendctl stop, scale down), not down for giving up. */
 bool proc_put_down(const struct proc *p);
 bool proc_removing(const struct proc *p);
+/* It runs under an older config than the one loaded: a reload changed it and it has
+ * not restarted yet (its turn in a rollout, or a rollout that halted), or it is gone
+ * from the config and not stopped yet. O(1): a generation, not a comparison. */
+bool proc_config_old(const struct proc *p);
 struct childio_sink *proc_sink(const struct proc *p);
 
 #endif

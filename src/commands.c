@@ -15,6 +15,7 @@
 #include "log.h"
 #include "nearest.h"
 #include "strbuf.h"
+#include "reload_request.h"
 #include "rollout.h"
 #include "strconv.h"
 #include "version.h"
@@ -172,9 +173,10 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
     strbuf_printf(t, ",\"uptime\":%llu,\"restarts\":%d,\"exit_status\":",
                   (unsigned long long)(proc_uptime_ms(p) / 1000), proc_restarts(p));
     strbuf_printf(t, st >= 0 ? "%d" : "null", st >= 0 ? strconv_exit_code(st) : 0);
-    strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"error\":",
+    strbuf_printf(t, ",\"ready\":%s,\"numprocs\":%d,\"config\":\"%s\",\"error\":",
                   proc_state(p) == PROC_RUNNING ? "true" : "false",
-                  numprocs_of(sup, proc_program(p)->name, m));
+                  numprocs_of(sup, proc_program(p)->name, m),
+                  proc_config_old(p) ? "old" : "current");
     add_json_string(t, proc_error(p));
     strbuf_printf(t, "}");
 }
@@ -193,7 +195,7 @@ static void status_line(struct strbuf *t, struct proc *p, int width)
         proc_state_name(proc_state(p)), pid, up, port, proc_restarts(p), ex);
     if (*proc_error(p) && proc_state(p) != PROC_RUNNING)
         strbuf_printf(t, "  %s", proc_error(p));
-    strbuf_printf(t, "\n");
+    strbuf_printf(t, proc_config_old(p) ? "  (old config)\n" : "\n"); /* a reload not done */
 }
 
 static void cmd_status(struct request *r)
@@ -244,19 +246,6 @@ static void cmd_status(struct request *r)
 }
 
 /* ---- commands that wait: start, stop, restart, scale (through the rollout) ---- */
-
-/* How long a command may wait on p, all told: its drain out of nginx, its stop
- * (stopwaitsecs, then SIGKILL), and its start (startsecs, or ready_timeout, or a
- * minute for a probe without one). Past it, the request ends and says why. */
-static uint64_t wait_bound(const struct proc *p)
-{
-    enum { DRAIN_MS = 35000, KILL_MS = 5000, PROBE_MS = 60000 };
-    const struct program_cfg *g = proc_program(p);
-    uint64_t start = g->ready == READY_STARTSECS ? g->startsecs_ms
-                     : g->ready_timeout_ms      ? g->ready_timeout_ms
-                                                : PROBE_MS;
-    return DRAIN_MS + g->stopwait_ms + KILL_MS + start;
-}
 
 /* A request's rollout, and what it says of each process. */
 struct acting {
@@ -368,7 +357,7 @@ static void act_on(struct request *r, struct proc **procs, int n, enum rollout_a
     if (a && !(a->ro = rollout_new(e->sup, e->nginx, width, &acting_hooks, a)))
         a = (free(a), NULL);
     for (int i = 0; a && i < n; i++) {
-        uint64_t b = wait_bound(procs[i]);
+        uint64_t b = rollout_bound(procs[i]);
         bound = width == 1 ? bound + b : b > bound ? b : bound;
         if (rollout_add(a->ro, procs[i], act) < 0) {
             rollout_free(a->ro);
@@ -853,11 +842,7 @@ static void cmd_clear(struct request *r)
 
 static void cmd_reload(struct request *r)
 {
-    const struct commands *e = cmds(r);
-    char msg[2048];
-    int rc = e->hooks->reload(e->ctx, msg, sizeof(msg));
-    reply(r, rc < 0 ? 'e' : 'o', "%s\n", msg);
-    reply_end(r, rc < 0 ? PROTO_FAILED : PROTO_OK);
+    reload_request_run(r->ctx, r);
 }
 
 static void cmd_nginx(struct request *r)

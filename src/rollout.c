@@ -98,13 +98,32 @@ static void finish(struct rollout *ro)
 
 static bool up_act(enum rollout_act a)
 {
-    return a == ROLLOUT_START || a == ROLLOUT_AWAIT || a == ROLLOUT_RESTART;
+    return a == ROLLOUT_START || a == ROLLOUT_AWAIT || a == ROLLOUT_RESTART || a == ROLLOUT_RENEW;
+}
+
+/* A reload's restart: done once p runs the loaded config and is ready, however it
+ * got there (a later reload may have restarted it again, or given it back the config
+ * it ran); failed when a start under it failed. */
+static int renew_outcome(const struct item *it, const struct proc *p)
+{
+    enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    int tries = p ? proc_attempts(p) - it->since : 0;
+    if (st == PROC_RUNNING && !proc_config_old(p))
+        return ROLLOUT_DONE;
+    if (tries > 0 && st != PROC_RUNNING &&
+        (st == PROC_FATAL || st == PROC_EXITED || st == PROC_BACKOFF || proc_failed_starts(p)))
+        return ROLLOUT_FAILED;
+    if (!p || proc_removing(p) || (proc_state_is_down(st) && !proc_wanted_up(p)))
+        return ROLLOUT_SKIPPED;
+    return -1;
 }
 
 /* Where p is against what was asked of it: an outcome, or -1 while on its way. */
 static int outcome(const struct item *it, const struct proc *p)
 {
     enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
+    if (it->act == ROLLOUT_RENEW)
+        return renew_outcome(it, p);
     if (it->act == ROLLOUT_STOP) /* a later command that wants it up wins */
         return p && proc_wanted_up(p) ? ROLLOUT_OVERRULED
                : !p || proc_state_is_down(st) ? ROLLOUT_DONE : -1;
@@ -178,6 +197,10 @@ static void act(struct rollout *ro, struct item *it)
         return;
     case ROLLOUT_STOP:
         return supervisor_want_down(ro->sup, p);
+    case ROLLOUT_RENEW:
+        if (!proc_config_old(p)) /* nothing left to renew */
+            return tell(ro, it, ROLLOUT_ALREADY, p);
+        return supervisor_restart(ro->sup, p);
     case ROLLOUT_RESTART:
         return supervisor_restart(ro->sup, p);
     case ROLLOUT_REMOVE:
@@ -205,7 +228,8 @@ static int drainable(struct rollout *ro, const char **names)
     for (int i = ro->at; i < ro->end; i++) {
         const struct proc *p = supervisor_find(ro->sup, ro->items[i].name);
         enum rollout_act a = ro->items[i].act;
-        if (!p || a == ROLLOUT_START || a == ROLLOUT_AWAIT)
+        if (!p || a == ROLLOUT_START || a == ROLLOUT_AWAIT ||
+            (a == ROLLOUT_RENEW && !proc_config_old(p)))
             continue;
         if (c->nginx && !strcmp(proc_program(p)->name, c->nginx->program))
             return 0;
@@ -249,6 +273,16 @@ void rollout_each_open(const struct rollout *ro, void (*fn)(void *ctx, const cha
     for (int i = ro->at; ro->phase != IDLE && i < ro->end; i++)
         if (!ro->items[i].settled)
             fn(ctx, ro->items[i].name);
+}
+
+uint64_t rollout_bound(const struct proc *p)
+{
+    enum { DRAIN_MS = 35000, KILL_MS = 5000, PROBE_MS = 60000 };
+    const struct program_cfg *g = proc_program(p);
+    uint64_t start = g->ready == READY_STARTSECS ? g->startsecs_ms
+                     : g->ready_timeout_ms      ? g->ready_timeout_ms
+                                                : PROBE_MS;
+    return DRAIN_MS + g->stopwait_ms + KILL_MS + start;
 }
 
 void rollout_free(struct rollout *ro)

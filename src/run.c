@@ -25,6 +25,7 @@
 #include "output.h"
 #include "pid1.h"
 #include "reaper.h"
+#include "reload_request.h"
 #include "rollout.h"
 #include "safepath.h"
 #include "signals.h"
@@ -312,15 +313,17 @@ static bool hold(void *ctx, struct proc *p, bool removing)
 {
     struct run *r = ctx;
     return r->rollout && nginx_routes_to(r->nginx, p) &&
-           rollout_add(r->rollout, p, removing ? ROLLOUT_DROP : ROLLOUT_RESTART) == 0;
+           rollout_add(r->rollout, p, removing ? ROLLOUT_DROP : ROLLOUT_RENEW) == 0;
 }
 
 static void rolled(void *ctx, const char *name, enum rollout_act act, enum rollout_outcome o,
                    const struct proc *p)
 {
     (void)ctx;
-    if (o == ROLLOUT_DONE && act == ROLLOUT_RESTART)
+    if (o == ROLLOUT_DONE && act == ROLLOUT_RENEW)
         log_info("%s: ready under the new config", name);
+    else if (o == ROLLOUT_ALREADY && act == ROLLOUT_RENEW) /* a later reload undid the change */
+        log_info("%s: runs the loaded config already: not restarted", name);
     else if (o == ROLLOUT_FAILED)
         log_error("%s: not ready under the new config (%s%s%s)", name,
                   proc_state_name(proc_state(p)), *proc_error(p) ? ": " : "", proc_error(p));
@@ -335,40 +338,45 @@ static void rolled_out(void *ctx, bool ok, int left)
 
 static const struct rollout_hooks reload_rollout = {rolled, NULL, rolled_out};
 
-static int reload(void *ctx, char *msg, size_t len)
+/* The config read anew and checked, not applied (tendctl reload --dry-run stops
+ * here): 0 and *next, or -1 with the first error in msg. Warnings go to the log too. */
+static int load_next(void *ctx, struct config **next, struct diag_list *d, char *msg, size_t len)
 {
     struct run *r = ctx;
-    struct diag_list diags = {0};
-    struct config *next;
+    *next = NULL;
     if (r->phase != PHASE_RUNNING)
         return snprintf(msg, len, "tend is shutting down"), -1;
-    notify_reloading();
-    int rc = r->o->load(r->o->ctx, &next, &diags);
-    for (int i = 0; i < diags.n && rc == 0; i++)
-        log_warn("%s:%d: %s", diags.items[i].file, diags.items[i].line, diags.items[i].msg);
+    int rc = r->o->load(r->o->ctx, next, d);
+    for (int i = 0; i < d->n && rc == 0; i++)
+        log_warn("%s:%d: %s", d->items[i].file, d->items[i].line, d->items[i].msg);
     if (rc < 0) {
-        diag_first_error(&diags, msg, len);
+        diag_first_error(d, msg, len);
         log_error("reload: %s: the running config is kept", msg);
-        diag_clear(&diags);
-        if (r->told_ready) /* still running, as before */
-            notify_ready();
         return -1;
     }
-    diag_clear(&diags);
-    if (nginx_prepare(next, msg, len) < 0) { /* nginx's directory: someone else's */
-        log_error("reload: nginx: %s: the running config is kept", msg);
-        config_free(next);
-        if (r->told_ready)
-            notify_ready();
+    char why[1024];
+    if (nginx_prepare(*next, why, sizeof(why)) < 0) { /* nginx's directory: someone else's */
+        snprintf(msg, len, "nginx: %s", why);
+        log_error("reload: %s: the running config is kept", msg);
+        config_free(*next);
+        *next = NULL;
         return -1;
     }
+    return 0;
+}
+
+/* Applies next (the supervisor's from here on, or freed): 0 with the summary in msg. */
+static int apply_next(void *ctx, struct config *next, struct reload_summary *sum, char *msg,
+                      size_t len)
+{
+    struct run *r = ctx;
+    notify_reloading();
     const char *was = r->cfg->tend.user, *now = next->tend.user;
     if (was != now && (!was || !now || strcmp(was, now)))
         log_warn("reload: user = %s: tend keeps running as uid %d until it restarts",
                  now ? now : "(none)", (int)geteuid());
-    struct reload_summary sum;
     stop_watching(r); /* its watchers name programs of the config about to go */
-    if (supervisor_reload(r->sup, next, hold, r, &sum) < 0) {
+    if (supervisor_reload(r->sup, next, hold, r, sum) < 0) {
         start_watching(r);
         config_free(next);
         snprintf(msg, len, "out of memory");
@@ -385,13 +393,26 @@ static int reload(void *ctx, char *msg, size_t len)
     rollout_start(r->rollout);
     start_watching(r);
     int n = snprintf(msg, len, "reloaded %s: %d added, %d removed, %d restarted, %d unchanged",
-                     r->path, sum.added, sum.removed, sum.restarted, sum.unchanged);
-    if (sum.held && n > 0 && (size_t)n < len)
-        snprintf(msg + n, len - (size_t)n, "; %d of them one at a time through nginx", sum.held);
+                     r->path, sum->added, sum->removed, sum->restarted, sum->unchanged);
+    if (sum->held && n > 0 && (size_t)n < len)
+        snprintf(msg + n, len - (size_t)n, "; %d of them one at a time through nginx", sum->held);
     log_info("%s", msg);
     if (r->told_ready) /* else READY=1 comes once every autostart program is */
         notify_ready();
     return 0;
+}
+
+/* SIGHUP: as tendctl reload, said in the log only. */
+static void reload(struct run *r)
+{
+    struct diag_list d = {0};
+    struct reload_summary sum = {0};
+    struct config *next;
+    char msg[2048];
+    int rc = load_next(r, &next, &d, msg, sizeof(msg));
+    diag_clear(&d);
+    if (rc == 0 && apply_next(r, next, &sum, msg, sizeof(msg)) == 0)
+        reload_request_supersede(&r->commands);
 }
 
 static void shutdown_hook(void *ctx)
@@ -399,7 +420,7 @@ static void shutdown_hook(void *ctx)
     begin_shutdown(ctx, 0);
 }
 
-static const struct commands_hooks hooks = {reload, shutdown_hook};
+static const struct commands_hooks hooks = {load_next, apply_next, shutdown_hook};
 
 /* systemd hears READY=1 once every autostart program is ready, and a summary line. */
 static void tell_systemd(struct run *r)
@@ -483,11 +504,9 @@ static void on_signal(void *ctx, int signo)
             pid1_signal_all(SIGKILL);
         }
         break;
-    case SIG_RELOAD: {
-        char msg[2048];
-        reload(r, msg, sizeof(msg));
+    case SIG_RELOAD:
+        reload(r);
         break;
-    }
     case SIG_REOPEN:
         logfile_reopen_all();
         break;

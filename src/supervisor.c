@@ -1367,3 +1367,13 @@ bool proc_removing(const struct proc *p)
 {
     return p->removing;
 }
+
+int proc_failed_starts(const struct proc *p)
+{
+    return p->failed_starts;
+}
+
+bool proc_config_old(const struct proc *p)
+{
+    return p->snap->gen != p->sup->snaps->gen;
+}

@@ -106,6 +106,7 @@ static struct snapshot *overlay(struct supervisor *s, struct snapshot **over)
         return NULL;
     }
     o->cfg = s->snaps->cfg;
+    o->gen = s->snaps->gen;
     o->base = s->snaps;
     o->base->refs++;
     o->next = s->snaps->next;
@@ -202,12 +203,6 @@ int supervisor_scale_victims(const struct supervisor *s, const char *program, in
 
 /* ---- reloads ---- */
 
-static const struct proc_cfg *find_in(const struct config *c, const char *name,
-                                      const struct program_cfg **prog)
-{
-    return config_process(c, name, prog);
-}
-
 static void retarget(struct proc *p, struct snapshot *snap, const struct program_cfg *g,
                      const struct proc_cfg *c)
 {
@@ -230,36 +225,71 @@ static bool held(const struct hold *h, struct proc *p, bool removing)
     return h->cb && p->state == PROC_RUNNING && h->cb(h->ctx, p, removing);
 }
 
+/* What the reload does to p, which is c in the new config (NULL: gone from it).
+ * Asks hold, nothing else: the one place the reload and its plan decide. */
+static enum reload_fate fate_of(struct proc *p, const struct program_cfg *g,
+                                const struct proc_cfg *c, const struct hold *h)
+{
+    if (!c)
+        return held(h, p, true) ? RELOAD_DROP_IN_TURN : RELOAD_REMOVED;
+    if (!config_process_changed(p->prog, p->cfg, g, c))
+        return RELOAD_UNCHANGED;
+    if (p->state == PROC_BACKOFF || (proc_state_is_down(p->state) && g->autostart))
+        return RELOAD_STARTED; /* a changed program starts afresh, as when added */
+    if (proc_state_is_down(p->state))
+        return RELOAD_NEXT_START;
+    return held(h, p, false) ? RELOAD_IN_TURN : RELOAD_RESTART;
+}
+
+static void count(struct reload_summary *sum, const char *program, const char *name,
+                  enum reload_fate f)
+{
+    sum->unchanged += f == RELOAD_UNCHANGED;
+    sum->added += f == RELOAD_ADDED;
+    sum->removed += f == RELOAD_REMOVED || f == RELOAD_DROP_IN_TURN;
+    sum->restarted += f == RELOAD_RESTART || f == RELOAD_IN_TURN || f == RELOAD_STARTED ||
+                      f == RELOAD_NEXT_START;
+    sum->held += f == RELOAD_IN_TURN || f == RELOAD_DROP_IN_TURN;
+    if (sum->fate)
+        sum->fate(sum->fate_ctx, program, name, f);
+}
+
 /* Same process under the new config: in place when nothing that shapes the
  * running process changed, else a restart (or, if it is down, just the swap). */
-static void update(struct supervisor *s, struct proc *p, struct snapshot *snap,
-                   const struct program_cfg *g, const struct proc_cfg *c,
-                   const struct hold *h, struct reload_summary *sum)
+static void update(struct supervisor *s, struct proc *p, enum reload_fate f)
 {
-    bool changed = config_process_changed(p->prog, p->cfg, g, c);
-    retarget(p, snap, g, c);
+    const char *name = p->pending.cfg->name;
+    bool back = p->removing && p->pending.prog->autostart;
     supervisor_set_removing(p, false);
-    if (!changed) {
-        supervisor_swap_pending(p, true); /* same logs: the ring goes on */
-        sum->unchanged++;
-        return;
-    }
-    sum->restarted++;
-    if (proc_state_is_down(p->state) || p->state == PROC_BACKOFF) {
+    if (back) /* scale or an earlier reload was taking it out: the config keeps it */
+        supervisor_want_up(s, p);
+    switch (f) {
+    case RELOAD_UNCHANGED:
+        return supervisor_swap_pending(p, true); /* same logs: the ring goes on */
+    case RELOAD_STARTED:
+    case RELOAD_NEXT_START: {
+        bool backoff = p->state == PROC_BACKOFF;
         supervisor_swap_pending(p, false);
-        p->wanted_up = g->autostart; /* a changed program starts afresh, as when added */
+        p->wanted_up = p->prog->autostart;
         p->failed_starts = 0;
-        if (p->state == PROC_BACKOFF || p->wanted_up)
+        if (backoff || p->wanted_up)
             supervisor_want_up(s, p);
         return;
     }
-    if (held(h, p, false)) {
-        log_info("%s: config changed: restarting in turn", c->name);
-        sum->held++;
-        return;
+    case RELOAD_IN_TURN:
+        return log_info("%s: config changed: restarting in turn", name);
+    default:
+        log_info("%s: config changed: restarting", name);
+        supervisor_restart(s, p); /* swapped to the new config when it is down */
     }
-    log_info("%s: config changed: restarting", c->name);
-    supervisor_restart(s, p); /* swapped to the new config when it is down */
+}
+
+static void drop(struct supervisor *s, struct proc *p, enum reload_fate f)
+{
+    if (f == RELOAD_DROP_IN_TURN)
+        return log_info("%s: gone from the config: stopping in turn", p->cfg->name);
+    log_info("%s: gone from the config: stopping", p->cfg->name);
+    supervisor_remove(s, p);
 }
 
 /* A process new in the config. Out of memory here the reload goes on: the next
@@ -268,9 +298,47 @@ static void add(struct supervisor *s, struct snapshot *snap, const struct progra
                 const struct proc_cfg *c, struct reload_summary *sum)
 {
     if (supervisor_add(s, snap, g, c))
-        sum->added++;
+        count(sum, g->name, c->name, RELOAD_ADDED);
     else
         log_error("%s: out of memory: not added; the next reload tries again", c->name);
+}
+
+/* Each process of the table against next: plan only tells, else it acts too. */
+static void walk(struct supervisor *s, const struct config *next, struct snapshot *snap,
+                 const struct hold *h, struct reload_summary *sum)
+{
+    int old = s->nprocs;
+    for (int i = 0; i < old; i++) {
+        struct proc *p = s->procs[i];
+        const struct program_cfg *g;
+        const struct proc_cfg *c = config_process(next, p->cfg->name, &g);
+        if (!c && p->removing)
+            continue; /* already leaving */
+        const char *program = p->prog->name;
+        enum reload_fate f = fate_of(p, g, c, h);
+        count(sum, program, p->cfg->name, f);
+        if (!snap)
+            continue;
+        if (c) {
+            retarget(p, snap, g, c);
+            update(s, p, f);
+        } else {
+            drop(s, p, f);
+        }
+    }
+}
+
+void supervisor_reload_plan(struct supervisor *s, const struct config *next,
+                            supervisor_hold_cb *hold, void *ctx, struct reload_summary *sum)
+{
+    const struct hold h = {hold, ctx};
+    sum->added = sum->removed = sum->restarted = sum->unchanged = sum->held = 0;
+    walk(s, next, NULL, &h, sum);
+    for (int i = 0; i < next->nprograms; i++)
+        for (int j = 0; j < next->programs[i].nprocs; j++)
+            if (!supervisor_find(s, next->programs[i].procs[j].name))
+                count(sum, next->programs[i].name, next->programs[i].procs[j].name,
+                      RELOAD_ADDED);
 }
 
 int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold_cb *hold,
@@ -278,7 +346,7 @@ int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold
 {
     const struct hold h = {hold, ctx};
     struct snapshot *snap = calloc(1, sizeof(*snap));
-    *sum = (struct reload_summary){0};
+    sum->added = sum->removed = sum->restarted = sum->unchanged = sum->held = 0;
     if (!snap)
         return -ENOMEM;
     /* The config replaced stays readable until the reload is done, whoever moves
@@ -286,28 +354,12 @@ int supervisor_reload(struct supervisor *s, struct config *next, supervisor_hold
     struct snapshot *was = s->snaps;
     was->refs++;
     snap->cfg = next;
+    snap->gen = was->gen + 1; /* processes on an older one show as such in status */
     snap->next = s->snaps;
     snap->refs = 1; /* held by the reload until it is done */
     s->snaps = snap;
     s->cfg = next;
-    int old = s->nprocs;
-    for (int i = 0; i < old; i++) {
-        struct proc *p = s->procs[i];
-        const struct program_cfg *g;
-        const struct proc_cfg *c = find_in(next, p->cfg->name, &g);
-        if (c) {
-            update(s, p, snap, g, c, &h, sum);
-        } else if (!p->removing) {
-            sum->removed++;
-            if (held(&h, p, true)) {
-                log_info("%s: gone from the config: stopping in turn", p->cfg->name);
-                sum->held++;
-                continue;
-            }
-            log_info("%s: gone from the config: stopping", p->cfg->name);
-            supervisor_remove(s, p);
-        }
-    }
+    walk(s, next, snap, &h, sum);
     for (int i = 0; i < next->nprograms; i++)
         for (int j = 0; j < next->programs[i].nprocs; j++)
             if (!supervisor_find(s, next->programs[i].procs[j].name))

@@ -17,6 +17,7 @@ struct snapshot {
     struct arena *extra;    /* an overlay's processes */
     struct snapshot *base;  /* an overlay's: referenced while the overlay lives */
     int refs;
+    unsigned gen; /* one more with each reload; an overlay has its base's */
     struct snapshot *next;
 };
 

@@ -586,7 +586,8 @@ class Reload(Op):
             where = f"{self.c.ini}:{self.line}: error: "
             if not r.err.startswith(where):
                 return f"a broken config should be reported as {where!r}..., got {r.err!r}"
-        elif r.rc == 0 and not re.match(r"reloaded .*: \d+ added, \d+ removed, \d+ restarted", r.out):
+        elif r.rc == 0 and not re.search(r"^reloaded .*: \d+ added, \d+ removed, \d+ restarted",
+                                         r.out, re.M):  # after the change list
             return f"reload said {r.out!r}"
 
     def apply(self, model):

@@ -24,6 +24,7 @@
 #include "spawn.h"
 #include "supervisor.h"
 #include "../../src/supervisor_int.h"
+#include "config_lines.h"
 
 enum { MAX_CALLS = 64 };
 
@@ -130,31 +131,6 @@ struct world {
 };
 
 static struct line_style style = {.format = LOG_FORMAT_PREFIX};
-
-/* A config from "section key=value" lines, e.g. "program:a command=/bin/a". */
-static struct config *config_of(const char *const *lines)
-{
-    struct config_entry e[64];
-    char buf[64][128];
-    int n = 0;
-    for (; lines[n]; n++) {
-        snprintf(buf[n], sizeof(buf[n]), "%s", lines[n]);
-        char *key = strchr(buf[n], ' '), *value = strchr(buf[n], '=');
-        assert_non_null(key);
-        assert_non_null(value);
-        *key++ = 0;
-        *value++ = 0;
-        e[n] = (struct config_entry){buf[n], key, value, "test.ini", n + 1};
-    }
-    struct diag_list d = {0};
-    struct config *c = NULL;
-    int r = config_build("test.ini", e, n, &c, &d);
-    if (r < 0)
-        diag_print(&d, stderr);
-    assert_int_equal(r, 0);
-    diag_clear(&d);
-    return c;
-}
 
 /* The counts kept per change (account()) are what a walk of the table finds. */
 static void check_counts(struct supervisor *s)
@@ -432,7 +408,7 @@ static void test_reload_diff(void **state)
         "program:change command=/bin/new", "program:change startsecs=0",
         "program:add command=/bin/add", "program:add startsecs=0", NULL};
     struct world w;
-    struct reload_summary sum;
+    struct reload_summary sum = {0};
     (void)state;
     world_start(&w, before);
     pid_t keep = proc_pid(find(&w, "keep")), change = proc_pid(find(&w, "change"));
@@ -466,6 +442,13 @@ static bool hold_takes(void *ctx, struct proc *p, bool removing)
     return true;
 }
 
+/* The rollout takes "held" (as run.c's hold takes the workers nginx routes to). */
+static bool hold_only(void *ctx, struct proc *p, bool removing)
+{
+    (void)ctx, (void)removing;
+    return !strcmp(proc_name(p), "held");
+}
+
 /* A restart held by the first reload (the rollout's) still waits when a second one
  * comes: the config of the first, current until then, is what hold reads (nginx's
  * routes) while the second moves every process off it. */
@@ -475,7 +458,7 @@ static void test_reload_keeps_the_old_config_while_it_runs(void **state)
     static const char *const v2[] = {"program:a command=/bin/a2", "program:a startsecs=0", NULL};
     static const char *const v3[] = {"program:a command=/bin/a3", "program:a startsecs=0", NULL};
     struct world w;
-    struct reload_summary sum;
+    struct reload_summary sum = {0};
     (void)state;
     world_start(&w, v1);
     assert_int_equal(supervisor_reload(w.s, config_of(v2), hold_takes, NULL, &sum), 0);
@@ -574,6 +557,95 @@ static void test_order_survives_reloads_and_scaling(void **state)
     world_end(&w);
 }
 
+/* Fates told, one letter each in table order: what tendctl reload's reply counts. */
+struct fates {
+    char seen[64];
+    int n;
+};
+
+static void note_fate(void *ctx, const char *program, const char *name, enum reload_fate f)
+{
+    struct fates *t = ctx;
+    (void)program, (void)name;
+    assert_true(t->n < (int)sizeof(t->seen) - 1);
+    t->seen[t->n++] = (char)('a' + f);
+}
+
+/* --dry-run's plan decides as the reload does (one function decides both), changes
+ * nothing, and a running process a reload changed shows as on the old config until
+ * its restart, one held by the rollout until the rollout restarts it. */
+static void test_reload_plan_and_the_old_config_marker(void **state)
+{
+    static const char *const v1[] = {
+        "program:keep command=/bin/keep", "program:keep startsecs=0",
+        "program:now command=/bin/now1", "program:now startsecs=0",
+        "program:held command=/bin/held1", "program:held startsecs=0",
+        "program:drop command=/bin/drop", "program:drop startsecs=0", NULL};
+    static const char *const v2[] = {
+        "program:keep command=/bin/keep", "program:keep startsecs=0",
+        "program:now command=/bin/now2", "program:now startsecs=0",
+        "program:held command=/bin/held2", "program:held startsecs=0",
+        "program:add command=/bin/add", "program:add startsecs=0", NULL};
+    struct world w;
+    struct fates planned = {{0}, 0}, done = {{0}, 0};
+    struct reload_summary plan = {.fate = note_fate, .fate_ctx = &planned};
+    struct reload_summary sum = {.fate = note_fate, .fate_ctx = &done};
+    (void)state;
+    world_start(&w, v1);
+    struct config *next = config_of(v2);
+    int spawned = F.nspawns;
+    supervisor_reload_plan(w.s, next, hold_only, NULL, &plan);
+    turn(&w);
+    assert_int_equal(F.nspawns, spawned);
+    assert_int_equal(F.nkills, 0);
+    assert_false(proc_config_old(find(&w, "now")));
+    assert_int_equal(supervisor_reload(w.s, next, hold_only, NULL, &sum), 0);
+    assert_int_equal(planned.n, 5); /* keep, now, held, drop; then add */
+    assert_string_equal(planned.seen, done.seen);
+    assert_int_equal(plan.added, sum.added);
+    assert_int_equal(plan.held, 1);
+    assert_int_equal(sum.held, 1);
+    assert_false(proc_config_old(find(&w, "keep")));
+    assert_true(proc_config_old(find(&w, "now")));  /* restarts on the next turn */
+    assert_true(proc_config_old(find(&w, "held"))); /* the rollout's, later */
+    assert_true(proc_config_old(find(&w, "drop"))); /* gone from the config, still up */
+    assert_false(proc_config_old(find(&w, "add")));
+    turn(&w);
+    exits(&w, "now", SIGTERM);
+    expect_state(&w, "now", PROC_RUNNING);
+    assert_false(proc_config_old(find(&w, "now")));
+    assert_true(proc_config_old(find(&w, "held")));
+    supervisor_restart(w.s, find(&w, "held")); /* what the rollout does in its turn */
+    turn(&w);
+    exits(&w, "held", SIGTERM);
+    assert_string_equal(F.spawns[F.nspawns - 1].argv0, "/bin/held2");
+    assert_false(proc_config_old(find(&w, "held")));
+    world_end(&w);
+}
+
+/* A process scale was taking out (stopping, to leave the table) that a reload's config
+ * keeps: it stays, and comes back up; it was left STOPPED, neither gone nor up (chaos
+ * seed 7: scale web=2 racing a reload to numprocs = 4). */
+static void test_a_reload_keeps_what_scale_was_taking_out(void **state)
+{
+    static const char *const v[] = {"program:a command=/bin/a", "program:a startsecs=0", NULL};
+    struct world w;
+    struct reload_summary sum = {0};
+    (void)state;
+    world_start(&w, v);
+    pid_t pid = proc_pid(find(&w, "a"));
+    supervisor_remove(w.s, find(&w, "a"));
+    turn(&w);
+    assert_int_equal(signals_to(pid, SIGTERM), 1);
+    assert_int_equal(supervisor_reload(w.s, config_of(v), NULL, NULL, &sum), 0);
+    assert_int_equal(sum.unchanged, 1);
+    assert_false(proc_removing(find(&w, "a")));
+    exits(&w, "a", SIGTERM);
+    expect_state(&w, "a", PROC_RUNNING);
+    assert_int_equal(spawns_of("a"), 2);
+    world_end(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +660,8 @@ int main(void)
         cmocka_unit_test(test_restarts_count_automatic_ones_only),
         cmocka_unit_test(test_a_port_in_use_fails_the_start),
         cmocka_unit_test(test_order_survives_reloads_and_scaling),
+        cmocka_unit_test(test_reload_plan_and_the_old_config_marker),
+        cmocka_unit_test(test_a_reload_keeps_what_scale_was_taking_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
