@@ -538,7 +538,7 @@ static void test_order_survives_reloads_and_scaling(void **state)
     static const char *const want1[] = {"a", "b_0", "b_1", "b_2", "c", NULL};
     static const char *const want2[] = {"a", "b_0", "b_1", "b_2", "n", "c", NULL};
     struct world w;
-    struct reload_summary sum;
+    struct reload_summary sum = {0};
     char err[128];
     (void)state;
     world_start(&w, v1);
