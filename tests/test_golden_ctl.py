@@ -157,3 +157,55 @@ def test_normalizer_keeps_alignment_and_masks_only_what_varies():
     assert got.split("\n")[1] == "web_00  RUNNING   <pid>    <up>     8000          0  -        "
     assert got.split("\n")[2] == table.split("\n")[2]
     assert mask_columns("exit 3\n12345 1m40s\n") == "exit 3\n12345 1m40s\n"
+
+
+RELOAD_V1 = """
+[program:same]
+command = sleep 1000
+startsecs = 0
+[program:web]
+command = sleep 1000
+numprocs = 2
+process_name = web_%(process_num)d
+startsecs = 0
+[program:old]
+command = sleep 1000
+startsecs = 0
+"""
+RELOAD_V2 = """
+[program:same]
+command = sleep 1000
+startsecs = 0
+[program:web]
+command = sleep 1001
+numprocs = 3
+process_name = web_%(process_num)d
+startsecs = 0
+[program:new]
+command = sleep 1000
+startsecs = 0
+autostrat = false
+"""
+
+
+@pytest.mark.parametrize("case", ["reload-dry-run", "reload-changes"])
+def test_golden_reload_with_changes(case, tmp_path):
+    """reload's reply when the config changed: the change list, the new config's
+    warnings, the summary; --dry-run says the same and applies nothing."""
+    sock, ini = tmp_path / "tend.sock", tmp_path / "tend.ini"
+    ini.write_text(f"[tend]\nsocket = {sock}\n" + RELOAD_V1)
+    t = Tend(["-c", str(ini)])
+    try:
+        wait_for(lambda: all(state(sock, n) == "RUNNING" for n in ("same", "web_1", "old")),
+                 what="v1 running")
+        ini.write_text(f"[tend]\nsocket = {sock}\n" + RELOAD_V2)
+        words = ["-s", str(sock), "reload"] + (["--dry-run"] if case == "reload-dry-run" else [])
+        got = render(words, run([TENDCTL, *words]), tmp_path)
+        path = os.path.join(GOLDEN, case + ".txt")
+        if UPDATE:
+            with open(path, "w") as f:
+                f.write(got)
+        with open(path) as f:
+            assert got == f.read(), f"{case}: output differs from {path}"
+    finally:
+        t.kill()
