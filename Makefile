@@ -45,7 +45,7 @@ LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/
            src/pid1.c src/spawn.c src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c \
            src/output.c src/logfile.c src/childio.c src/ports.c src/readiness.c src/supervisor.c \
            src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/proto.c \
-           src/control.c src/commands.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
+           src/control.c src/commands.c src/health.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
            src/notify.c src/devnotes.c src/run.c src/dev.c
 # reload: what changed between two configs, and the tendctl reload request
 LIB_SRC  += src/config_diff.c src/reload_request.c

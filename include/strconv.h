@@ -5,6 +5,7 @@
 #define TEND_STRCONV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* true/false yes/no on/off 1/0, any case. */
@@ -19,6 +20,8 @@ int strconv_size(const char *s, uint64_t *bytes);
 int strconv_signal(const char *s, int *sig);
 /* "TERM" for SIGTERM; NULL when unknown. */
 const char *strconv_signal_name(int sig);
+/* A wait status as status shows it: "0", "SIGKILL", "signal 99"; "-" for none (< 0). */
+void strconv_exit_text(int wstatus, char *buf, size_t len);
 /* An octal number no larger than max (umask 022, socket mode 0600). */
 int strconv_octal(const char *s, unsigned max, unsigned *out);
 /* A wait status as a shell shows it: the exit code, or 128+N for signal N. */

@@ -154,6 +154,19 @@ const char *strconv_signal_name(int sig)
     return NULL;
 }
 
+void strconv_exit_text(int st, char *buf, size_t len)
+{
+    const char *sig = st >= 0 && WIFSIGNALED(st) ? strconv_signal_name(WTERMSIG(st)) : NULL;
+    if (st < 0)
+        snprintf(buf, len, "-");
+    else if (sig)
+        snprintf(buf, len, "SIG%s", sig);
+    else if (WIFSIGNALED(st))
+        snprintf(buf, len, "signal %d", WTERMSIG(st));
+    else
+        snprintf(buf, len, "%d", WEXITSTATUS(st));
+}
+
 int strconv_octal(const char *s, unsigned max, unsigned *out)
 {
     char *end;
