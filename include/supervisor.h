@@ -28,6 +28,20 @@ typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */
 typedef void supervisor_critical_cb(void *ctx, int status);
 
+/* Why a process's last run ended (status, tendctl why). tend sets a stop's cause
+ * before it stops a process for a reason of its own (a health check, the watchdog);
+ * otherwise the exit says it (a status, a signal, the kernel's OOM killer). */
+enum proc_cause {
+    CAUSE_NONE,     /* it has not ended yet */
+    CAUSE_EXITED,   /* it exited on its own, with a status */
+    CAUSE_SIGNALED, /* a signal tend did not send killed it */
+    CAUSE_STOPPED,  /* tend stopped it as asked (tendctl, reload, scale, shutdown) */
+    CAUSE_HEALTH,   /* its health check failed health_failures times in a row */
+    CAUSE_WATCHDOG, /* no WATCHDOG=1 within watchdog */
+    CAUSE_OOM,      /* the kernel's OOM killer */
+    CAUSE_EXEC,     /* it could not be started (exec, chdir, user, port in use) */
+};
+
 struct spawn_opts;
 
 /* What the supervisor asks of the system, passed in so that its logic can be tested

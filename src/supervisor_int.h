@@ -82,6 +82,9 @@ struct proc {
     struct childio_sink *sink;
     struct exec_watch *exec; /* forked, its exec not yet confirmed */
     bool exec_failed;        /* a step before exec failed (error says which) */
+    /* tend stops it for this reason (CAUSE_HEALTH, CAUSE_WATCHDOG): its exit is told
+     * so, and restarts as a crash would; CAUSE_NONE otherwise */
+    enum proc_cause kill_cause;
 };
 
 struct supervisor {
