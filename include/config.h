@@ -79,6 +79,17 @@ struct program_cfg {
     enum ready_kind ready;
     const char *ready_path; /* READY_HTTP */
     const char **depends_on, **watch; /* NULL-terminated */
+    /* liveness, while RUNNING: a check every interval (jittered), each within
+     * timeout; `failures` in a row (not counting those in start_ms after the start,
+     * before one passed) make it unhealthy: out of nginx, then restarted */
+    struct {
+        enum health_kind kind;
+        const char *path; /* HEALTH_HTTP's */
+        char **argv;      /* HEALTH_EXEC's */
+        uint64_t interval_ms, timeout_ms, start_ms;
+        int failures;
+    } health;
+    uint64_t watchdog_ms; /* ready = notify: WATCHDOG=1 at least this often; 0: none */
     const char *problem; /* a host problem of the whole program, or NULL */
     struct proc_cfg *procs;
     int nprocs;

@@ -35,10 +35,12 @@ void nginx_set_config(struct nginx *n, const struct config *cfg);
 bool nginx_child_exited(struct nginx *n, pid_t pid, int status);
 /* A planned removal: holds the named processes out of the upstream for owner until
  * nginx_release(owner), and calls cb, from the loop and once, when nginx's old
- * workers (which may still use them) have exited: err 0; or -EIO when the reload
- * without them failed (it is retried; the caller goes on). -ENOMEM: nothing held. */
-int nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
-                void *owner);
+ * workers (which may still use them) have exited, or with live as soon as the
+ * reload without them took (new requests go elsewhere): err 0; or -EIO when the
+ * reload without them failed (it is retried; the caller goes on). -ENOMEM: nothing
+ * held. */
+int nginx_drain(struct nginx *n, const char *const *names, int count, bool live,
+                nginx_drained_cb *cb, void *owner);
 /* Lets go of everything owner holds, drained or not: its callbacks are not called
  * any more, and the processes may be routed to again once ready. */
 void nginx_release(struct nginx *n, void *owner);

@@ -27,6 +27,8 @@ enum proc_event {
     EV_READY,        /* startsecs passed, the probe answered, or READY=1 */
     EV_EXIT,         /* the process exited */
     EV_TIMEOUT,      /* the phase's timer: backoff over, ready_timeout, stopwaitsecs */
+    EV_SICK,         /* it failed its health checks (or its watchdog) and nginx is
+                      * done with it: stopped, then restarted as after a crash */
 };
 
 enum proc_action {
@@ -48,6 +50,7 @@ struct proc_facts {
     bool retry;      /* another failed start is allowed (startretries) */
     bool delay_zero; /* the backoff delay for a restart now is zero */
     bool failing;    /* STOPPING because the start failed */
+    bool sick;       /* STOPPING because it failed its health checks */
     enum autorestart autorestart;
 };
 

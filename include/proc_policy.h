@@ -9,5 +9,7 @@
 enum autorestart { AUTORESTART_FALSE, AUTORESTART_UNEXPECTED, AUTORESTART_TRUE };
 /* ready = startsecs | tcp | http[:/PATH] | notify */
 enum ready_kind { READY_STARTSECS, READY_TCP, READY_HTTP, READY_NOTIFY };
+/* health = none | tcp | http[:/PATH] | exec:COMMAND, checked while RUNNING */
+enum health_kind { HEALTH_NONE, HEALTH_TCP, HEALTH_HTTP, HEALTH_EXEC };
 
 #endif

@@ -5,6 +5,8 @@
 #ifndef TEND_READINESS_H
 #define TEND_READINESS_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "proc_policy.h"
@@ -26,6 +28,13 @@ struct probe_target {
 /* Starts probing; cb runs once, when ready. note may be NULL. */
 struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_ready_cb *cb,
                           probe_note_cb *note, void *ctx);
+/* One attempt within timeout_ms, for a liveness check (t->kind READY_TCP or
+ * READY_HTTP): cb runs once, from the loop, with why the attempt failed ("connection
+ * refused", "GET /health answered 500", "no answer in time"), or "". Stop the probe
+ * after (from cb too). */
+typedef void probe_result_cb(void *ctx, bool ok, const char *why);
+struct probe *probe_once(uv_loop_t *loop, const struct probe_target *t, uint64_t timeout_ms,
+                         probe_result_cb *cb, void *ctx);
 /* Who holds the port when the last connect reached another's listener, or "". */
 const char *probe_holder(const struct probe *p);
 /* Stops probing; the probe frees itself once its handles are closed. NULL is fine. */

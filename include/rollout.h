@@ -29,6 +29,9 @@ enum rollout_act {
                       * (a later reload gave it back the config it runs) */
     ROLLOUT_REMOVE,  /* stopped and out of the table (scale) */
     ROLLOUT_DROP,    /* gone from the config: as REMOVE, unless a later reload brought it back */
+    ROLLOUT_HEAL,    /* sick (proc_sick): out of nginx until nginx's new workers no longer
+                      * route to it (not waiting for the old ones: it may be frozen),
+                      * then stopped; done once that run has ended (heal.h) */
 };
 
 enum rollout_outcome {

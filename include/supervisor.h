@@ -89,6 +89,9 @@ void supervisor_want_up(struct supervisor *s, struct proc *p);
 void supervisor_want_down(struct supervisor *s, struct proc *p);
 void supervisor_restart(struct supervisor *s, struct proc *p);
 void supervisor_remove(struct supervisor *s, struct proc *p);
+/* p failed its health checks (proc_sick) and nginx routes to it no more: stop it;
+ * its exit counts as a crash's (autorestart, backoff, critical). */
+void supervisor_heal(struct supervisor *s, struct proc *p);
 /* Adds processes to a program until it has n; their ports follow on. Returns 0,
  * or -errno with a message in err. Fewer: see supervisor_scale_victims(). */
 int supervisor_scale_up(struct supervisor *s, const char *program, int n, char *err, size_t len);
@@ -168,6 +171,12 @@ bool proc_removing(const struct proc *p);
  * not restarted yet (its turn in a rollout, or a rollout that halted), or it is gone
  * from the config and not stopped yet. O(1): a generation, not a comparison. */
 bool proc_config_old(const struct proc *p);
+/* It failed its health checks or its watchdog: to be taken out of nginx, then
+ * restarted (see supervisor_heal). Cleared when that run ends. */
+bool proc_sick(const struct proc *p);
+/* Its liveness for status: "" without health nor watchdog, else "ok", "unknown"
+ * (no check passed yet), "failing N of M", or "unhealthy" (proc_sick); in buf. */
+const char *proc_health(const struct proc *p, char *buf, size_t len);
 struct childio_sink *proc_sink(const struct proc *p);
 
 #endif

@@ -166,6 +166,13 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
                   numprocs_of(sup, proc_program(p)->name, m),
                   proc_config_old(p) ? "old" : "current");
     add_json_string(t, proc_error(p));
+    char h[32];
+    const char *health = proc_health(p, h, sizeof(h));
+    strbuf_printf(t, ",\"health\":");
+    if (*health)
+        add_json_string(t, health);
+    else
+        strbuf_printf(t, "null");
     strbuf_printf(t, "}");
 }
 
@@ -181,7 +188,11 @@ static void status_line(struct strbuf *t, struct proc *p, int width)
     strconv_exit_text(proc_last_status(p), ex, sizeof(ex));
     strbuf_printf(t, "%-*s  %-8s  %-7s  %-7s  %-5s  %8d  %-9s", width, proc_name(p),
         proc_state_name(proc_state(p)), pid, up, port, proc_restarts(p), ex);
-    if (*proc_error(p) && proc_state(p) != PROC_RUNNING)
+    char h[32];
+    const char *health = proc_health(p, h, sizeof(h));
+    if (*health && proc_state(p) == PROC_RUNNING)
+        strbuf_printf(t, "  health %s", health);
+    if (*proc_error(p) && (proc_state(p) != PROC_RUNNING || proc_sick(p)))
         strbuf_printf(t, "  %s", proc_error(p));
     strbuf_printf(t, proc_config_old(p) ? "  (old config)\n" : "\n"); /* a reload not done */
 }

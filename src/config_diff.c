@@ -51,6 +51,14 @@ static const struct key program_keys[] = {
     PROG(K_U64, restart_delay_reset_ms, "restart_delay_reset"),
     PROG(K_BOOL, critical, "critical"),
     PROG(K_LIST, watch, "watch"),
+    PROG(K_ENUM, health.kind, "health"),
+    PROG(K_STR, health.path, "health"),
+    PROG(K_LIST, health.argv, "health"),
+    PROG(K_U64, health.interval_ms, "health_interval"),
+    PROG(K_U64, health.timeout_ms, "health_timeout"),
+    PROG(K_INT, health.failures, "health_failures"),
+    PROG(K_U64, health.start_ms, "health_start_period"),
+    PROG(K_U64, watchdog_ms, "watchdog"),
 };
 #undef PROG
 

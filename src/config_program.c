@@ -64,6 +64,12 @@ const struct key_def config_program_keys[] = {
     {"restart_delay_reset", KT_MS, PROG(restart_delay_reset_ms)},
     {"critical", KT_BOOL, PROG(critical)},
     {"watch", KT_LIST, PROG(watch)},
+    {"health", KT_CUSTOM},
+    {"health_interval", KT_MS, PROG(health.interval_ms)},
+    {"health_timeout", KT_MS, PROG(health.timeout_ms)},
+    {"health_failures", KT_INT, PROG(health.failures), 1, 1000},
+    {"health_start_period", KT_MS, PROG(health.start_ms)},
+    {"watchdog", KT_MS, PROG(watchdog_ms)},
     /* supervisord's, without effect here: said, unless the value asks for what tend does */
     {"stdout_capture_maxbytes", KT_IGNORED, .fine = FINE_ZERO, .why = CAPTURE},
     {"stdout_events_enabled", KT_CUSTOM}, /* see check_events() */
@@ -96,6 +102,9 @@ static void defaults(struct program_cfg *p, struct arena *a)
     p->restart_delay_ms = 100;
     p->restart_delay_max_ms = 30000;
     p->restart_delay_reset_ms = 10000;
+    p->health.interval_ms = 10000; /* Docker's and Kubernetes' 10 s and 3 failures */
+    p->health.timeout_ms = 2000;
+    p->health.failures = 3;
     p->depends_on = p->watch = arena_alloc(a, sizeof(char *));
 }
 
@@ -241,6 +250,32 @@ static int set_ready(struct loader *L, struct program_cfg *p, const struct ini_e
     return 0;
 }
 
+/* tcp and http as for ready; exec:COMMAND split as command is, run directly (a shell
+ * when the command asks for one), as the program's user, with its environment. */
+static int set_health(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
+                      const char *v)
+{
+    const char *err = NULL;
+    int argc = 0;
+    if (!strcmp(v, "none"))
+        return p->health.kind = HEALTH_NONE, 0;
+    if (!strncmp(v, "exec:", 5)) {
+        if (shellwords_split(L->a, v + 5, &p->health.argv, &argc, &err) < 0 || argc == 0)
+            return error_at(L, e, err ? err : "exec: needs a command:", v);
+        return p->health.kind = HEALTH_EXEC, 0;
+    }
+    if (!strcmp(v, "tcp"))
+        p->health.kind = HEALTH_TCP;
+    else if (!strcmp(v, "http") || (!strncmp(v, "http:/", 6) && !strpbrk(v, " \t\r\n"))) {
+        p->health.kind = HEALTH_HTTP;
+        p->health.path = v[4] ? v + 5 : "/";
+    } else
+        return error_at(L, e, "expected none, tcp, http:/PATH or exec:COMMAND, not", v);
+    if (!p->port)
+        return error_at(L, e, "needs a port= to check:", v);
+    return 0;
+}
+
 static int custom_key(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
                       const char *v)
 {
@@ -250,7 +285,7 @@ static int custom_key(struct loader *L, struct program_cfg *p, const struct ini_
     } setters[] = {{"autorestart", set_autorestart}, {"startretries", set_startretries},
                    {"exitcodes", set_exitcodes},     {"user", set_user},
                    {"ready", set_ready},             {"stdout_logfile_type", set_log_kind},
-                   {"stderr_logfile_type", set_log_kind}};
+                   {"stderr_logfile_type", set_log_kind}, {"health", set_health}};
     for (unsigned i = 0; i < sizeof(setters) / sizeof(setters[0]); i++)
         if (!strcmp(e->key, setters[i].key))
             return setters[i].set(L, p, e, v);
@@ -291,6 +326,10 @@ static void load_keys(struct loader *L, struct program_cfg *p, const struct ini_
     }
     if (!ini_get(s, "killasgroup"))
         p->killasgroup = p->stopasgroup; /* supervisord's default */
+    const struct ini_entry *w = ini_get(s, "watchdog");
+    if (p->watchdog_ms && p->ready != READY_NOTIFY)
+        diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, w->file, w->line,
+                 "watchdog: needs ready = notify (WATCHDOG=1 comes through NOTIFY_SOCKET)");
 }
 
 /* ---- processes ---- */

@@ -83,6 +83,8 @@ static bool exit_expected(const struct proc *p)
 static bool proc_healthy(const struct proc *p)
 {
     enum proc_state st = proc_state(p);
+    if (proc_sick(p) && proc_program(p)->critical) /* failing its health checks */
+        return false;
     if (!proc_program(p)->autostart || proc_removing(p) || st == PROC_RUNNING)
         return true;
     if (proc_wanted_up(p))
@@ -117,7 +119,7 @@ static int check_min_ready(struct supervisor *sup, struct request *r,
         for (int i = 0; i < supervisor_count(sup); i++) {
             struct proc *p = supervisor_proc(sup, i);
             up += !proc_removing(p) && !strcmp(proc_program(p)->name, m->program) &&
-                  proc_state(p) == PROC_RUNNING;
+                  proc_state(p) == PROC_RUNNING && !proc_sick(p);
         }
         if (up < want) {
             reply(r, 'o', "%s: %d of %d processes RUNNING, at least %ld wanted\n", m->program,

@@ -49,6 +49,7 @@ struct drain {
     void *owner;
     bool waiting;              /* the reload without them took; old workers still run */
     bool done;                 /* cb was called: held out until released */
+    bool live;                 /* done once the reload took: no wait for old workers */
     pid_t old[MAX_PIDS];       /* nginx's workers from before that reload */
     int nold;
     uint64_t deadline;
@@ -302,7 +303,7 @@ static void advance_drains(struct nginx *n, const pid_t *old, int nold)
         if (d->waiting || d->done || !excluded(n, d))
             continue;
         d->waiting = true;
-        d->nold = nold;
+        d->nold = d->live ? 0 : nold;
         memcpy(d->old, old, sizeof(pid_t) * (size_t)nold);
         d->deadline = uv_now(n->loop) + OLD_WORKERS_MS;
     }
@@ -629,18 +630,22 @@ static void names_of(struct names *s, const char *const *names, int count)
         add(s, names[i]);
 }
 
-int nginx_drain(struct nginx *n, const char *const *names, int count, nginx_drained_cb *cb,
-                void *owner)
+int nginx_drain(struct nginx *n, const char *const *names, int count, bool live,
+                nginx_drained_cb *cb, void *owner)
 {
     struct drain *d = calloc(1, sizeof(*d));
     if (!d)
         return -ENOMEM;
     names_of(&d->names, names, count);
+    d->live = live;
     d->cb = cb;
     d->owner = owner;
     d->next = n->drains;
     n->drains = d;
     request(n);
+    /* a sick worker: no wait for a burst of changes to end */
+    if (live && n->phase == IDLE && !n->failures && uv_is_active((uv_handle_t *)&n->coalesce))
+        uv_timer_start(&n->coalesce, on_coalesced, 0, 0);
     return 0;
 }
 

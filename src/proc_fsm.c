@@ -44,14 +44,22 @@ static struct proc_step starting(enum proc_event ev, const struct proc_facts *f)
     }
 }
 
+/* A run ended on its own, or for its health: autorestart decides what follows. */
+static struct proc_step ended(const struct proc_facts *f, unsigned extra)
+{
+    if (f->autorestart == AUTORESTART_TRUE ||
+        (f->autorestart == AUTORESTART_UNEXPECTED && !f->expected))
+        return restart(f, extra);
+    return STEP(PROC_EXITED, extra);
+}
+
 static struct proc_step running(enum proc_event ev, const struct proc_facts *f)
 {
     switch (ev) {
     case EV_EXIT:
-        if (f->autorestart == AUTORESTART_TRUE ||
-            (f->autorestart == AUTORESTART_UNEXPECTED && !f->expected))
-            return restart(f, 0);
-        return STEP(PROC_EXITED, 0);
+        return ended(f, 0);
+    case EV_SICK: /* SIGCONT follows the stop signal: a SIGSTOPped one can die */
+        return STEP(PROC_STOPPING, ACT_SIGNAL_STOP);
     case EV_STOP:
         return STEP(PROC_STOPPING, ACT_SIGNAL_STOP);
     case EV_KILL:
@@ -83,6 +91,8 @@ static struct proc_step stopping(enum proc_event ev, const struct proc_facts *f)
     case EV_EXIT:
         if (f->failing)
             return failed_start(f, ACT_DISARM);
+        if (f->sick && f->wanted_up) /* as a crash: autorestart, backoff, critical */
+            return ended(f, ACT_DISARM);
         if (f->wanted_up) /* a restart: stopped, now start again */
             return STEP(PROC_STARTING, ACT_DISARM | ACT_SPAWN);
         return STEP(PROC_STOPPED, ACT_DISARM);

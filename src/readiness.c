@@ -36,6 +36,9 @@ struct probe {
     size_t got;
     unsigned pause;
     bool connecting, stopped;
+    probe_result_cb *result; /* probe_once's: one attempt, told either way */
+    uint64_t deadline_ms;    /* probe_once's: the attempt's */
+    const char *path;
 };
 
 static void attempt(uv_timer_t *t);
@@ -55,9 +58,14 @@ static void end_attempt(struct probe *p)
     }
 }
 
-static void retry(struct probe *p)
+/* An attempt failed (why says how): probe_once tells it, a probe tries again. */
+static void retry(struct probe *p, const char *why)
 {
     end_attempt(p);
+    if (p->result) {
+        uv_timer_stop(&p->timer);
+        return p->result(p->ctx, false, why);
+    }
     uv_timer_start(&p->timer, attempt, p->pause, 0);
     p->pause = p->pause * 2 > MAX_PAUSE_MS ? MAX_PAUSE_MS : p->pause * 2;
 }
@@ -66,6 +74,8 @@ static void ready(struct probe *p)
 {
     end_attempt(p);
     uv_timer_stop(&p->timer);
+    if (p->result)
+        return p->result(p->ctx, true, "");
     p->cb(p->ctx);
 }
 
@@ -85,10 +95,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
         p->got += (size_t)n;
     p->reply[p->got] = '\0';
     const char *sp = strchr(p->reply, ' ');
-    if (sp && strlen(sp) >= 4)
-        return sp[1] == '2' || sp[1] == '3' ? ready(p) : retry(p);
-    if (n < 0 || p->got == sizeof(p->reply) - 1)
-        retry(p);
+    char why[96];
+    if (sp && strlen(sp) >= 4) {
+        snprintf(why, sizeof(why), "GET %.40s answered %.3s", p->path, sp + 1);
+        return sp[1] == '2' || sp[1] == '3' ? ready(p) : retry(p, why);
+    }
+    if (n < 0 || p->got == sizeof(p->reply) - 1) {
+        snprintf(why, sizeof(why), "GET %.40s: no HTTP answer", p->path);
+        retry(p, why);
+    }
 }
 
 static void on_written(uv_write_t *w, int status)
@@ -96,7 +111,7 @@ static void on_written(uv_write_t *w, int status)
     struct probe *p = w->data;
     if (status < 0) {
         if (status != UV_ECANCELED)
-            retry(p);
+            retry(p, uv_strerror(status));
         return;
     }
     uv_read_start((uv_stream_t *)&p->tcp, on_alloc, on_read);
@@ -125,19 +140,21 @@ static void on_connect(uv_connect_t *c, int status)
     struct probe *p = c->data;
     if (status == UV_ECANCELED)
         return;
-    if (status < 0 || !owned(p))
-        return retry(p);
+    if (status < 0)
+        return retry(p, uv_strerror(status));
+    if (!owned(p))
+        return retry(p, "another process holds the port");
     if (p->kind == READY_TCP)
         return ready(p);
     uv_buf_t b = uv_buf_init(p->request, (unsigned)strlen(p->request));
     p->write.data = p;
     if (uv_write(&p->write, (uv_stream_t *)&p->tcp, &b, 1, on_written) < 0)
-        retry(p);
+        retry(p, "write failed");
 }
 
 static void on_attempt_timeout(uv_timer_t *t)
 {
-    retry(t->data); /* a listener that accepts but never answers */
+    retry(t->data, "no answer in time"); /* a listener that accepts but never answers */
 }
 
 static void attempt(uv_timer_t *t)
@@ -151,9 +168,10 @@ static void attempt(uv_timer_t *t)
     p->open++;
     p->connecting = true;
     p->connect.data = p;
-    if (uv_tcp_connect(&p->connect, &p->tcp, (struct sockaddr *)&addr, on_connect) < 0)
-        return retry(p);
-    uv_timer_start(&p->timer, on_attempt_timeout, ATTEMPT_MS, 0);
+    int r = uv_tcp_connect(&p->connect, &p->tcp, (struct sockaddr *)&addr, on_connect);
+    if (r < 0)
+        return retry(p, uv_strerror(r));
+    uv_timer_start(&p->timer, on_attempt_timeout, p->result ? p->deadline_ms : ATTEMPT_MS, 0);
 }
 
 struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_ready_cb *cb,
@@ -172,6 +190,7 @@ struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_r
     p->note = note;
     p->ctx = ctx;
     p->owner = t->owner;
+    p->path = path ? path : "/";
     p->pause = FIRST_PAUSE_MS;
     snprintf(p->request, sizeof(p->request),
              "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: tend\r\nConnection: close\r\n\r\n",
@@ -180,6 +199,17 @@ struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_r
     p->timer.data = p;
     p->open = 1;
     uv_timer_start(&p->timer, attempt, 0, 0);
+    return p;
+}
+
+struct probe *probe_once(uv_loop_t *loop, const struct probe_target *t, uint64_t timeout_ms,
+                         probe_result_cb *cb, void *ctx)
+{
+    struct probe *p = probe_start(loop, t, NULL, NULL, ctx);
+    if (p) {
+        p->result = cb;
+        p->deadline_ms = timeout_ms ? timeout_ms : 1;
+    }
     return p;
 }
 

@@ -124,6 +124,8 @@ static int outcome(const struct item *it, const struct proc *p)
     enum proc_state st = p ? proc_state(p) : PROC_STOPPED;
     if (it->act == ROLLOUT_RENEW)
         return renew_outcome(it, p);
+    if (it->act == ROLLOUT_HEAL)
+        return !p ? ROLLOUT_SKIPPED : proc_sick(p) ? -1 : ROLLOUT_DONE;
     if (it->act == ROLLOUT_STOP) /* a later command that wants it up wins */
         return p && proc_wanted_up(p) ? ROLLOUT_OVERRULED
                : !p || proc_state_is_down(st) ? ROLLOUT_DONE : -1;
@@ -203,6 +205,10 @@ static void act(struct rollout *ro, struct item *it)
         return supervisor_restart(ro->sup, p);
     case ROLLOUT_RESTART:
         return supervisor_restart(ro->sup, p);
+    case ROLLOUT_HEAL:
+        if (!proc_sick(p)) /* restarted or stopped by someone else meanwhile */
+            return tell(ro, it, ROLLOUT_ALREADY, p);
+        return supervisor_heal(ro->sup, p);
     case ROLLOUT_REMOVE:
     case ROLLOUT_DROP:
         return supervisor_remove(ro->sup, p);
@@ -249,7 +255,8 @@ static void next_batch(struct rollout *ro)
     ro->phase = DRAINING;
     const char **names = calloc((size_t)(ro->end - ro->at) + 1, sizeof(*names));
     int nd = names ? drainable(ro, names) : 0; /* out of memory: no drain, still correct */
-    int r = nd > 0 ? nginx_drain(ro->ng, names, nd, on_drained, ro) : -1;
+    bool live = ro->items[ro->at].act == ROLLOUT_HEAL; /* heal's rollouts hold one */
+    int r = nd > 0 ? nginx_drain(ro->ng, names, nd, live, on_drained, ro) : -1;
     free(names);
     if (r < 0)
         on_drained(ro, 0);

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "control.h"
 #include "devnotes.h"
+#include "heal.h"
 #include "log.h"
 #include "logfile.h"
 #include "nginx.h"
@@ -56,6 +57,7 @@ struct run {
     struct supervisor *sup;
     struct nginx *nginx; /* for the whole run: idle without an [nginx] section */
     struct rollout *rollout; /* a reload's changes to the workers nginx routes to */
+    struct heal *heal;       /* sick processes: out of nginx, then restarted */
     struct control *control;
     struct commands commands; /* what the control socket's requests mean */
     struct signals *signals;
@@ -123,6 +125,8 @@ static void finish(struct run *r)
     r->control = NULL;
     rollout_free(r->rollout);
     r->rollout = NULL;
+    heal_free(r->heal);
+    r->heal = NULL;
     nginx_free(r->nginx);
     r->nginx = NULL;
     devnotes_free(r->notes);
@@ -679,7 +683,8 @@ static int setup(struct run *r)
     }
     if (!r->control)
         log_error("control: %s: tendctl cannot reach this tend", why);
-    if (!(r->rollout = rollout_new(r->sup, r->nginx, 1, &reload_rollout, r)))
+    if (!(r->rollout = rollout_new(r->sup, r->nginx, 1, &reload_rollout, r)) ||
+        !(r->heal = heal_new(r->sup, r->nginx)))
         return -ENOMEM;
     if (r->o->dev && !(r->notes = devnotes_new(&r->loop, r->sup)))
         return -ENOMEM; /* first: "done" is said before what it makes tend do */

@@ -98,6 +98,16 @@ static uint32_t random32(struct supervisor *s)
     return s->rnd;
 }
 
+uint64_t supervisor_now(const struct supervisor *s)
+{
+    return now_ms(s);
+}
+
+uint32_t supervisor_random(struct supervisor *s)
+{
+    return random32(s);
+}
+
 /* ---- order ---- */
 
 /* (group priority, priority): supervisord's order. */
@@ -256,6 +266,11 @@ static void tell_later(struct proc *p, enum proc_state old)
     uv_idle_start(&s->tell, on_tell);
 }
 
+void supervisor_tell(struct proc *p)
+{
+    tell_later(p, p->state);
+}
+
 /* p counts in the table's counts (sign 1) or stops counting (-1): around every
  * change of its state, its program or its leaving. */
 static void account(struct proc *p, int sign)
@@ -290,6 +305,8 @@ static void set_state(struct proc *p, enum proc_state next)
         supervisor_swap_pending(p, false);
     if (proc_state_is_down(next) && p->removing)
         s->sweep = true; /* out of the table once its news is told */
+    if (next == PROC_RUNNING || old == PROC_RUNNING)
+        supervisor_health_follow(p);
     log_transition(p);
     tell_later(p, old);
 }
@@ -324,20 +341,32 @@ static void set_pid(struct proc *p, pid_t pid)
         log_error("%s: out of memory: its exit will be taken for an orphan's", p->cfg->name);
 }
 
-static const char **child_env(struct proc *p)
+const char **supervisor_env(struct proc *p, int more)
 {
     const struct config *c = p->sup->cfg;
-    size_t extra = 5;
+    size_t extra = 3 + (size_t)more;
+    char name[512], group[512];
     for (const char **e = c->tend.env; *e; e++)
         extra++;
     for (const char **e = p->cfg->env; *e; e++)
         extra++;
-    return envlist_inherit(environ, extra);
+    const char **env = envlist_inherit(environ, extra);
+    if (!env)
+        return NULL;
+    for (const char **e = c->tend.env; *e; e++)
+        envlist_put(env, *e);
+    for (const char **e = p->cfg->env; *e; e++)
+        envlist_put(env, *e);
+    /* supervisord's: scripts check these to know they run supervised */
+    envlist_put(env, "SUPERVISOR_ENABLED=1");
+    snprintf(name, sizeof(name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
+    snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", p->prog->group);
+    envlist_put(env, name);
+    envlist_put(env, group);
+    return env;
 }
 
-/* The options p's child is started with, without environment and descriptors:
- * enough to name a failing step. */
-static struct spawn_opts spawn_opts_of(const struct proc *p)
+struct spawn_opts supervisor_spawn_opts(const struct proc *p)
 {
     const struct program_cfg *g = p->prog;
     return (struct spawn_opts){.argv = p->cfg->argv, .directory = p->cfg->directory,
@@ -346,30 +375,23 @@ static struct spawn_opts spawn_opts_of(const struct proc *p)
 
 static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_fd)
 {
-    const struct program_cfg *g = p->prog;
-    const char **env = child_env(p);
-    char name[512], group[512];
+    const char **env = supervisor_env(p, 2);
     int fds[3], r;
     if (!env)
         return set_error(p, "out of memory"), -ENOMEM;
-    for (const char **e = p->sup->cfg->tend.env; *e; e++)
-        envlist_put(env, *e);
-    for (const char **e = p->cfg->env; *e; e++)
-        envlist_put(env, *e);
-    /* supervisord's: scripts check these to know they run supervised */
-    envlist_put(env, "SUPERVISOR_ENABLED=1");
-    snprintf(name, sizeof(name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
-    snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", g->group);
-    envlist_put(env, name);
-    envlist_put(env, group);
-    char notify[128];
+    char notify[128], watchdog[64];
     if (p->notify) {
         snprintf(notify, sizeof(notify), "NOTIFY_SOCKET=%s", readiness_path(p->notify));
         envlist_put(env, notify);
     }
+    if (p->notify && p->prog->watchdog_ms) { /* sd_watchdog_enabled() reads it */
+        snprintf(watchdog, sizeof(watchdog), "WATCHDOG_USEC=%llu",
+                 (unsigned long long)p->prog->watchdog_ms * 1000);
+        envlist_put(env, watchdog);
+    }
     childio_child_fds(pipes, fds);
     const struct pid1_origin *o = pid1_origin();
-    struct spawn_opts opts = spawn_opts_of(p);
+    struct spawn_opts opts = supervisor_spawn_opts(p);
     opts.envp = (char *const *)env;
     memcpy(opts.fds, fds, sizeof(fds));
     opts.nofile = p->sup->cfg->tend.minfds > (long)o->nofile.rlim_cur ? p->sup->cfg->tend.minfds
@@ -487,6 +509,7 @@ static void on_notify_message(void *ctx, pid_t sender, uid_t uid, const char *ms
     bool ready = !strncmp(msg, "READY=1", 7) || strstr(msg, "\nREADY=1");
     if (ready && p->state == PROC_STARTING)
         proc_event(p, EV_READY);
+    supervisor_health_notified(p, msg);
 }
 
 static void listen_for_notify(struct proc *p)
@@ -545,7 +568,7 @@ static void on_exec_status(uv_poll_t *h, int status, int events);
 static void exec_settled(struct proc *p)
 {
     char why[512];
-    struct spawn_opts o = spawn_opts_of(p);
+    struct spawn_opts o = supervisor_spawn_opts(p);
     /* out of epoll while the descriptor is open: a child forked meanwhile holds a
      * copy of it, and events of a closed one would reach whatever reuses its number
      * (a control connection, told of a hang-up that was not its own) */
@@ -774,13 +797,14 @@ static void proc_event(struct proc *p, enum proc_event ev)
     const struct program_cfg *g = p->prog;
     struct proc_facts f = {
         .wanted_up = p->wanted_up, .failing = p->failing, .autorestart = g->autorestart,
+        .sick = p->sick,
         .retry = !p->cfg->problem && (g->startretries < 0 || p->failed_starts < g->startretries),
     };
     /* a stop tend asked for is no failure: it leaves the backoff as it was */
-    bool planned = ev == EV_EXIT && p->state == PROC_STOPPING && !p->failing;
+    bool planned = ev == EV_EXIT && p->state == PROC_STOPPING && !p->failing && !p->sick;
     if ((ev == EV_EXIT && !planned) || ev == EV_SPAWN_FAILED) {
         int st = p->last_status;
-        f.expected = ev == EV_EXIT && WIFEXITED(st) &&
+        f.expected = ev == EV_EXIT && !p->sick && WIFEXITED(st) &&
                      (g->exitcodes[WEXITSTATUS(st) / 8] & (1 << (WEXITSTATUS(st) % 8)));
         struct backoff_cfg bc = {g->restart_delay_ms, g->restart_delay_max_ms,
                                  g->restart_delay_reset_ms};
@@ -881,7 +905,7 @@ static void log_exit(const struct proc *p, int status, const char *why)
         snprintf(how, sizeof(how), "signal %d", WTERMSIG(status));
     else
         snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(status));
-    log_info("%s: stopped (%s)", p->cfg->name, how);
+    log_info("%s: stopped%s (%s)", p->cfg->name, p->sick ? " for its health" : "", how);
 }
 
 bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
@@ -889,7 +913,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
     struct proc *p = index_find(&s->by_pid, pid_hash(pid), has_pid, &pid);
     char why[64];
     if (!p)
-        return false;
+        return supervisor_health_child_exited(s, pid, status);
     if (p->exec) /* it is gone: the pipe says all it will */
         exec_settled(p);
     set_pid(p, 0);
@@ -910,6 +934,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
         proc_event(p, EV_READY);
     }
     proc_event(p, EV_EXIT);
+    p->sick = false; /* that run is over: its news says so */
     return true;
 }
 
@@ -988,6 +1013,11 @@ static void reconcile_stop(struct supervisor *s)
 /* What p's wanted state asks of its actual one, as events of the state machine. */
 static void reconcile_one(struct supervisor *s, struct proc *p)
 {
+    if (p->heal) {
+        p->heal = false;
+        if (p->sick && p->state == PROC_RUNNING)
+            return proc_event(p, EV_SICK);
+    }
     if (p->cycle) {
         p->cycle = false;
         if (p->state == PROC_RUNNING || p->state == PROC_STARTING)
@@ -1188,6 +1218,7 @@ static void release(struct supervisor *s)
         return;
     index_free(&s->by_name);
     index_free(&s->by_pid);
+    index_free(&s->checks);
     for (struct snapshot *snap = s->snaps, *next; snap; snap = next) {
         next = snap->next;
         snapshot_free(s, snap);
@@ -1201,6 +1232,7 @@ static void on_proc_closed(uv_handle_t *h)
     struct supervisor *s = p->sup;
     unwatch_exec(p);
     probe_stop(p->probe);
+    supervisor_health_free(p);
     readiness_unlisten(p->notify);
     childio_sink_unref(p->sink);
     free(p->error);

@@ -43,11 +43,22 @@ void supervisor_want_up(struct supervisor *s, struct proc *p)
     supervisor_mark(p);
 }
 
+/* A command's stop or restart of a process that failed its health checks takes the
+ * place of the health restart: its exit is then a planned one. */
+static void not_sick(struct proc *p)
+{
+    if (!p->sick)
+        return;
+    p->sick = p->heal = false;
+    p->kill_cause = CAUSE_NONE;
+}
+
 void supervisor_want_down(struct supervisor *s, struct proc *p)
 {
     (void)s;
     p->wanted_up = p->kick = p->cycle = false;
     p->put_down = true;
+    not_sick(p);
     supervisor_mark(p);
 }
 
@@ -56,7 +67,15 @@ void supervisor_restart(struct supervisor *s, struct proc *p)
     bool running = p->state == PROC_RUNNING || p->state == PROC_STARTING;
     supervisor_want_up(s, p);
     supervisor_set_removing(p, p->removing && running);
+    not_sick(p);
     p->cycle = true;
+}
+
+void supervisor_heal(struct supervisor *s, struct proc *p)
+{
+    (void)s;
+    p->heal = true;
+    supervisor_mark(p);
 }
 
 void supervisor_remove(struct supervisor *s, struct proc *p)

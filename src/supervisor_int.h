@@ -5,6 +5,7 @@
 
 #include "backoff.h"
 #include "index.h"
+#include "spawn.h"
 #include "supervisor.h"
 
 /* A config snapshot and the processes that still use it: an old one is freed
@@ -85,6 +86,9 @@ struct proc {
     /* tend stops it for this reason (CAUSE_HEALTH, CAUSE_WATCHDOG): its exit is told
      * so, and restarts as a crash would; CAUSE_NONE otherwise */
     enum proc_cause kill_cause;
+    struct health *health; /* its liveness checks and watchdog, when it has any */
+    bool sick; /* failed them: out of nginx, then stopped and restarted as a crash */
+    bool heal; /* the stop of a sick one is due (supervisor_heal) */
 };
 
 struct supervisor {
@@ -96,6 +100,7 @@ struct supervisor {
     struct proc **procs;      /* in start order */
     int nprocs, cap;
     struct index by_name, by_pid; /* of the table's processes; by_pid while they run */
+    struct index checks; /* exec health checks running, by pid */
     /* Of the table's processes, kept by account(): readiness and status for
      * systemd cost O(1) per change, not a walk of the table. */
     int in_state[PROC_FATAL + 1];
@@ -143,6 +148,26 @@ void supervisor_swap_pending(struct proc *p, bool keep_sink);
 /* p leaves the table once it is down and its news is told. */
 void supervisor_leave(struct proc *p);
 void snapshot_release(struct supervisor *s, struct snapshot *snap);
+/* The loop's clock (or the test's), and a random number for jitter. */
+uint64_t supervisor_now(const struct supervisor *s);
+uint32_t supervisor_random(struct supervisor *s);
+/* News that p changed without a transition (it became unhealthy). */
+void supervisor_tell(struct proc *p);
+/* p's environment as its program runs with (tend's, the program's, supervisord's
+ * SUPERVISOR_*), with room for `more` entries; free() it. NULL: out of memory. */
+const char **supervisor_env(struct proc *p, int more);
+/* What p's child is started with, without environment and descriptors. */
+struct spawn_opts supervisor_spawn_opts(const struct proc *p);
+
+/* supervisor_health.c: liveness checks and the watchdog of RUNNING processes. */
+/* p became RUNNING, or stopped being: checks begin or end. */
+void supervisor_health_follow(struct proc *p);
+/* The exit of an exec check: false when pid is none of them. */
+bool supervisor_health_child_exited(struct supervisor *s, pid_t pid, int status);
+/* A message from p's NOTIFY_SOCKET: WATCHDOG=1 (or WATCHDOG=trigger). */
+void supervisor_health_notified(struct proc *p, const char *msg);
+/* p goes: its checks end, its handles close. */
+void supervisor_health_free(struct proc *p);
 /* Frees snap, out of the list already: an overlay lets go of its base. */
 void snapshot_free(struct supervisor *s, struct snapshot *snap);
 
