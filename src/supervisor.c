@@ -341,11 +341,11 @@ static void set_pid(struct proc *p, pid_t pid)
         log_error("%s: out of memory: its exit will be taken for an orphan's", p->cfg->name);
 }
 
-const char **supervisor_env(struct proc *p, int more)
+const char **supervisor_env(struct proc *p, int more, struct env_names *names)
 {
     const struct config *c = p->sup->cfg;
     size_t extra = 3 + (size_t)more;
-    char name[512], group[512];
+    char *name = names->name, *group = names->group;
     for (const char **e = c->tend.env; *e; e++)
         extra++;
     for (const char **e = p->cfg->env; *e; e++)
@@ -359,8 +359,8 @@ const char **supervisor_env(struct proc *p, int more)
         envlist_put(env, *e);
     /* supervisord's: scripts check these to know they run supervised */
     envlist_put(env, "SUPERVISOR_ENABLED=1");
-    snprintf(name, sizeof(name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
-    snprintf(group, sizeof(group), "SUPERVISOR_GROUP_NAME=%s", p->prog->group);
+    snprintf(name, sizeof(names->name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
+    snprintf(group, sizeof(names->group), "SUPERVISOR_GROUP_NAME=%s", p->prog->group);
     envlist_put(env, name);
     envlist_put(env, group);
     return env;
@@ -375,7 +375,8 @@ struct spawn_opts supervisor_spawn_opts(const struct proc *p)
 
 static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_fd)
 {
-    const char **env = supervisor_env(p, 2);
+    struct env_names names;
+    const char **env = supervisor_env(p, 2, &names);
     int fds[3], r;
     if (!env)
         return set_error(p, "out of memory"), -ENOMEM;

@@ -153,7 +153,8 @@ static void start_exec(struct health *h)
 {
     struct proc *p = h->p;
     struct supervisor_os *os = &p->sup->os;
-    const char **env = supervisor_env(p, 0);
+    struct env_names names;
+    const char **env = supervisor_env(p, 0, &names);
     struct spawn_opts o = supervisor_spawn_opts(p);
     char err[256];
     o.argv = p->prog->health.argv;

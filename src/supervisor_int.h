@@ -154,8 +154,12 @@ uint32_t supervisor_random(struct supervisor *s);
 /* News that p changed without a transition (it became unhealthy). */
 void supervisor_tell(struct proc *p);
 /* p's environment as its program runs with (tend's, the program's, supervisord's
- * SUPERVISOR_*), with room for `more` entries; free() it. NULL: out of memory. */
-const char **supervisor_env(struct proc *p, int more);
+ * SUPERVISOR_*), with room for `more` entries; free() it. NULL: out of memory.
+ * The entries tend makes live in names, which must outlive the list. */
+struct env_names {
+    char name[512], group[512];
+};
+const char **supervisor_env(struct proc *p, int more, struct env_names *names);
 /* What p's child is started with, without environment and descriptors. */
 struct spawn_opts supervisor_spawn_opts(const struct proc *p);
 
