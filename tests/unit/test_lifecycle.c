@@ -98,6 +98,27 @@ static void test_stopping(void **state)
     expect(PROC_STOPPING, EV_EXIT, f, PROC_STARTING, ACT_DISARM | ACT_SPAWN);
 }
 
+/* A health failure stops a RUNNING process (SIGCONT goes with the stop signal), and
+ * its exit is a crash's: autorestart decides, exitcodes do not count (tend killed
+ * it), and a process wanted down meanwhile just stops. Elsewhere it changes nothing. */
+static void test_sick(void **state)
+{
+    (void)state;
+    struct proc_facts f = facts();
+    expect(PROC_RUNNING, EV_SICK, f, PROC_STOPPING, ACT_SIGNAL_STOP);
+    expect(PROC_STARTING, EV_SICK, f, PROC_STARTING, 0);
+    expect(PROC_BACKOFF, EV_SICK, f, PROC_BACKOFF, 0);
+    f.sick = true;
+    expect(PROC_STOPPING, EV_EXIT, f, PROC_STARTING, ACT_DISARM | ACT_SPAWN | ACT_COUNT_RESTART);
+    f.delay_zero = false;
+    expect(PROC_STOPPING, EV_EXIT, f, PROC_BACKOFF, ACT_DISARM | ACT_ARM_BACKOFF);
+    f.autorestart = AUTORESTART_FALSE;
+    expect(PROC_STOPPING, EV_EXIT, f, PROC_EXITED, ACT_DISARM);
+    f.wanted_up = false;
+    f.autorestart = AUTORESTART_TRUE;
+    expect(PROC_STOPPING, EV_EXIT, f, PROC_STOPPED, ACT_DISARM);
+}
+
 /* Shutting down, a program held back by the stop order may still exit on its own:
  * it is not started again. */
 static void test_no_restart_once_not_wanted(void **state)
@@ -152,6 +173,7 @@ int main(void)
         cmocka_unit_test(test_autorestart),
         cmocka_unit_test(test_stopping),
         cmocka_unit_test(test_no_restart_once_not_wanted),
+        cmocka_unit_test(test_sick),
         cmocka_unit_test(test_backoff_sequence),
         cmocka_unit_test(test_backoff_jitter_bounds),
     };
