@@ -8,7 +8,8 @@ BENCH_ARGS ?=
 BENCH_PEERS := supervisord:supervisor supervisorctl:supervisor tini:tini tini-static:tini \
                dumb-init:dumb-init \
                hyperfine:hyperfine unshare:util-linux
-BENCH_HELPERS := $(BENCH_OUT)/stamp $(BENCH_OUT)/orphans $(BENCH_OUT)/floor
+BENCH_HELPERS := $(BENCH_OUT)/stamp $(BENCH_OUT)/orphans $(BENCH_OUT)/floor \
+                 $(BENCH_OUT)/checkfloor
 # tendctl too where the tree has it (the control scenario is skipped without it)
 BENCH_BUILD := tend $(if $(wildcard src/ctl.c),tendctl)
 
@@ -35,6 +36,7 @@ bench-deps:
 
 # Small C probes: stamp (a start timestamp, then exec), orphans (N orphans, one deadline),
 # floor (N processes forked and exec'd with nothing else: scenario 11's floor).
+# checkfloor (N tcp connects a second: scenario 12's floor).
 $(BENCH_OUT)/%: bench/helpers/%.c
 	@mkdir -p $(dir $@)
 	@echo "  CC    $<"
