@@ -38,7 +38,9 @@ struct probe {
     bool connecting, stopped;
     probe_result_cb *result; /* probe_once's: one attempt, told either way */
     uint64_t deadline_ms;    /* probe_once's: the attempt's */
-    const char *path;
+    /* for the why of a failed attempt: a copy, since a reload may free the config
+     * the caller's path is in while an attempt is in flight */
+    char path[48];
 };
 
 static void attempt(uv_timer_t *t);
@@ -190,7 +192,7 @@ struct probe *probe_start(uv_loop_t *loop, const struct probe_target *t, probe_r
     p->note = note;
     p->ctx = ctx;
     p->owner = t->owner;
-    p->path = path ? path : "/";
+    snprintf(p->path, sizeof(p->path), "%s", path ? path : "/");
     p->pause = FIRST_PAUSE_MS;
     snprintf(p->request, sizeof(p->request),
              "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: tend\r\nConnection: close\r\n\r\n",

@@ -115,12 +115,12 @@ BROKEN = [  # (a line that is an error where it stands, in [program:web])
 class Config:
     """What tend.ini says: the parts a reload changes."""
 
-    def __init__(self, web_n=3, plain_n=2, gen=1, noisy_gen=1, broken=None):
-        self.web_n, self.plain_n, self.gen, self.noisy_gen, self.broken = (
-            web_n, plain_n, gen, noisy_gen, broken)
+    def __init__(self, web_n=3, plain_n=2, gen=1, noisy_gen=1, broken=None, health=True):
+        self.web_n, self.plain_n, self.gen, self.noisy_gen, self.broken, self.health = (
+            web_n, plain_n, gen, noisy_gen, broken, health)
 
     def replace(self, **kw):
-        c = Config(self.web_n, self.plain_n, self.gen, self.noisy_gen, None)
+        c = Config(self.web_n, self.plain_n, self.gen, self.noisy_gen, None, self.health)
         for k, v in kw.items():
             setattr(c, k, v)
         return c
@@ -130,6 +130,11 @@ class Config:
 
     def render(self, d, base, listen, ready):
         """The file's text, and the line number of the broken line if any."""
+        # liveness checks (a frozen worker is restarted by them); a reload that changes
+        # only these restarts nothing
+        web_health = ("health = http:/health\nhealth_interval = 1s\nhealth_timeout = 1s\n"
+                      "health_failures = 2\n" if self.health else "")
+        plain_health = "health = exec:/bin/true\nhealth_interval = 1s\n" if self.health else ""
         text = f"""[tend]
 loglevel = info
 socket = {d}/tend.sock
@@ -142,7 +147,7 @@ numprocs = {self.web_n}
 port = {base}
 ready = {ready}
 ready_timeout = 15s
-stopwaitsecs = 3
+{web_health}stopwaitsecs = 3
 environment = GEN={self.gen}
 """
         line = None
@@ -155,7 +160,7 @@ command = sleep 100000
 process_name = %(program_name)s_%(process_num)02d
 numprocs = {self.plain_n}
 startsecs = 0.2
-stopwaitsecs = 3
+{plain_health}stopwaitsecs = 3
 
 [program:flappy]
 command = {PY} {d}/flappy.py
@@ -565,6 +570,8 @@ class Reload(Op):
             kw["noisy_gen"] = old.noisy_gen + 1
         if rng.random() < 0.2:
             kw["broken"] = rng.choice(BROKEN)
+        if rng.random() < 0.2:
+            kw["health"] = not old.health
         self.new = old.replace(**kw)
         if not self.new.broken:
             self.c.planned_config = self.new
@@ -598,7 +605,7 @@ class Reload(Op):
     def describe(self):
         what = (f"broken: {self.new.broken!r}" if self.new.broken else
                 f"web={self.new.web_n} plain={self.new.plain_n} GEN={self.new.gen} "
-                f"NOISY_GEN={self.new.noisy_gen}")
+                f"NOISY_GEN={self.new.noisy_gen} health={self.new.health}")
         return f"tendctl reload ({what})"
 
 
@@ -1081,6 +1088,8 @@ class Chaos:
 
     def wakeups(self):
         st = proc_status(self.t.pid)
+        if not st:
+            raise Failure("tend is gone")
         return int(st["voluntary_ctxt_switches"]) + int(st["nonvoluntary_ctxt_switches"])
 
     def statuses(self):
@@ -1288,6 +1297,11 @@ class Chaos:
         if r.rc != 0:
             raise Failure(f"stop flappy noisy at the end: {r} {r.err.strip()}")
         self.check_resources()
+        if self.model.config.health:  # checks wake tend by design: off for the idle check
+            self.write_config(self.model.config.replace(health=False))
+            r = self.ctl("reload", deadline=WAITS)
+            if r.rc != 0:
+                raise Failure(f"reload without health checks at the end: {r} {r.err.strip()}")
         self.check_idle()
         self.shutdown()
 

@@ -133,8 +133,18 @@ def test_the_image_runs_with_a_read_only_root():
         inside = lambda *pre, cmd=("tendctl", "health"): run(
             ["nsenter", "-t", str(t.pid), "-m", "-p"] + list(pre) + [TENDCTL] + list(cmd[1:]),
             env=env)
-        wait_for(lambda: inside(*AS_NOBODY).returncode == 0, timeout=30,
-                 what="tendctl health as the user")
+        last = []
+
+        def healthy():
+            last[:] = [inside(*AS_NOBODY)]
+            return last[0].returncode == 0
+        try:
+            wait_for(healthy, timeout=30, what="tendctl health as the user")
+        except AssertionError as e:
+            r = last[0] if last else None
+            raise AssertionError(f"{e}\nlast: {r and (r.returncode, r.stdout, r.stderr)}\n"
+                                 f"status: {inside(cmd=('tendctl', 'status')).stdout}\n"
+                                 f"tend:\n{t.output()}") from None
         r = inside()
         assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
         for probe in kubernetes_probes():  # as the kubelet runs them, as the pod's user
