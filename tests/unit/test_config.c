@@ -188,7 +188,7 @@ static void test_nginx_program_defined(void **state)
     assert_string_equal(n->procs[0].argv[0], "nginx");
     assert_string_equal(n->procs[0].argv[2], "/tmp/t/n.conf");
     assert_int_equal(n->stopsignal, 3);
-    assert_string_equal(n->depends_on[0], "web");
+    assert_string_equal(n->depends_on[0].name, "web");
     config_free(c);
     diag_clear(&d);
 }
