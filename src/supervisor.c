@@ -905,8 +905,11 @@ static void reconcile_one(struct supervisor *s, struct proc *p)
         return proc_event(p, EV_START);
     if (!proc_state_is_down(p->state))
         return; /* on its way: a STOPPING one starts again on its exit */
-    if (kick || supervisor_deps_met(s, p->prog))
+    if (kick || supervisor_deps_met(s, p->prog)) {
+        p->said_held = false;
         return proc_event(p, EV_START);
+    }
+    supervisor_deps_held(p);
     list_put(&s->held, &p->on_held, p); /* until its dependencies' news is told */
 }
 

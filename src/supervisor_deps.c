@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "log.h"
 #include "strconv.h"
 
 enum verdict { MET, PENDING, FAILED };
@@ -207,4 +208,18 @@ bool proc_waiting(const struct proc *p, struct proc_wait *w)
     snprintf(w->text, sizeof(w->text), "%s:%s%s (%s)", d->name, config_dep_cond_name(d->cond),
              w->failed ? " failed" : "", how);
     return true;
+}
+
+void supervisor_deps_held(struct proc *p)
+{
+    struct proc_wait w;
+    if (p->cfg != &p->prog->procs[0]) /* one line for a program, not one per process */
+        return;
+    if (!proc_waiting(p, &w) || !w.failed) {
+        p->said_held = false; /* a failure again is said again */
+        return;
+    }
+    if (!p->said_held) /* a held process is looked at again on all news: said once */
+        log_warn("[program:%s] not started: depends_on %s", p->prog->name, w.text);
+    p->said_held = true;
 }

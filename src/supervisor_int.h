@@ -90,6 +90,7 @@ struct proc {
     bool sick; /* failed them: out of nginx, then stopped and restarted as a crash */
     bool heal; /* the stop of a sick one is due (supervisor_heal) */
     bool health_passed; /* a health check passed in this run (supervisor_health) */
+    bool said_held; /* the log said a failed dependency holds it (supervisor_deps) */
 };
 
 struct supervisor {
@@ -176,6 +177,8 @@ bool supervisor_deps_met(struct supervisor *s, const struct program_cfg *g);
  * p NULL: of every program. */
 void supervisor_deps_changed(struct supervisor *s, const struct proc *p);
 void supervisor_deps_free(struct supervisor *s);
+/* p waits for its dependencies: said in the log, once, when one of them failed. */
+void supervisor_deps_held(struct proc *p);
 /* p's environment as its program runs with (tend's, the program's, supervisord's
  * SUPERVISOR_*), with room for `more` entries; free() it. NULL: out of memory.
  * The entries tend makes live in names, which must outlive the list. */

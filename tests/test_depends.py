@@ -8,21 +8,11 @@ import os
 import signal
 import time
 
-from conftest import SLOW, TENDCTL, free_ports, run, tend_check, wait_for
+from conftest import SLOW, free_ports, tend_check, wait_for
+from test_liveness import ctl, write_ini
 from test_nginx import Stack, get, host_pid_of
 
 PY = "/usr/bin/python3"
-
-
-def write_ini(tmp_path, body):
-    ini = tmp_path / "tend.ini"
-    sock = tmp_path / "tend.sock"
-    ini.write_text(f"[tend]\nloglevel = info\nsocket = {sock}\n{body}")
-    return ini, sock
-
-
-def ctl(sock, *args):
-    return run([TENDCTL, "-s", str(sock), *args], timeout=30)
 
 
 def procs(sock):
@@ -90,6 +80,9 @@ def test_a_failed_migration_holds_the_workers_until_a_rerun_succeeds(tend_run, t
     assert "migrate: EXITED (1)" in r.stdout, r.stdout
     assert "web_0: STOPPED: " + want in r.stdout, r.stdout
     assert t.count(r"web_\d: started") == 0  # held, not started nor retried
+    t.wait_line(r"\[program:web\] not started: depends_on migrate:succeeded failed "
+                r"\(migrate exited 1\)")
+    assert t.count(r"not started: depends_on") == 1  # once, not per process nor per news
 
     ok.write_text("")
     assert ctl(sock, "start", "migrate").returncode == 0
