@@ -44,6 +44,21 @@ struct log_cfg {
     bool auto_name; /* AUTO: made in childlogdir under a name nobody can guess */
 };
 
+/* What a dependency must have reached before its dependent starts: depends_on =
+ * NAME or NAME:CONDITION, as systemd's and process-compose's conditions. */
+enum dep_cond {
+    DEP_READY,     /* each process RUNNING, or failed a start (BACKOFF, FATAL): the default */
+    DEP_STARTED,   /* each process has been started (spawned) */
+    DEP_HEALTHY,   /* each RUNNING with a passed health check; without health: DEP_READY */
+    DEP_COMPLETED, /* each process exited, whatever its status, not to be restarted */
+    DEP_SUCCEEDED, /* each process exited with one of its exitcodes */
+};
+
+struct dependency {
+    const char *name; /* a [program:x] */
+    enum dep_cond cond;
+};
+
 struct proc_cfg {
     const char *name;
     int num;  /* process_num */
@@ -78,7 +93,8 @@ struct program_cfg {
     int stdout_kind, stderr_kind; /* an enum log_kind, or -1: by the path */
     enum ready_kind ready;
     const char *ready_path; /* READY_HTTP */
-    const char **depends_on, **watch; /* NULL-terminated */
+    const struct dependency *depends_on; /* ends with a NULL name */
+    const char **watch;                  /* NULL-terminated */
     /* liveness, while RUNNING: a check every interval (jittered), each within
      * timeout; `failures` in a row (not counting those in start_ms after the start,
      * before one passed) make it unhealthy: out of nginx, then restarted */
@@ -117,6 +133,9 @@ struct nginx_cfg {
     const char *program; /* the [program:x] that runs nginx */
     bool defined_program; /* tend added that program */
     bool access_log;      /* full mode: nginx's access log to stdout */
+    /* how long nginx waits on a worker's answer (and to send it the request) before
+     * it gives up on that worker and tries another: proxy_read_timeout */
+    uint64_t read_timeout_ms;
     const char *file;
     int line;
 };
@@ -188,6 +207,8 @@ int config_build(const char *path, const struct config_entry *e, int n, struct c
                  struct diag_list *diags);
 
 const struct program_cfg *config_program(const struct config *c, const char *name);
+/* "ready", "started", "healthy", "completed", "succeeded". */
+const char *config_dep_cond_name(enum dep_cond c);
 /* Whether a needs b, through depends_on, directly or not. */
 bool config_depends(const struct config *c, const struct program_cfg *a,
                     const struct program_cfg *b);

@@ -178,5 +178,20 @@ bool proc_sick(const struct proc *p);
  * (no check passed yet), "failing N of M", or "unhealthy" (proc_sick); in buf. */
 const char *proc_health(const struct proc *p, char *buf, size_t len);
 struct childio_sink *proc_sink(const struct proc *p);
+/* Its last exit is one of its program's exitcodes (a one-shot that succeeded). */
+bool proc_exit_expected(const struct proc *p);
+
+/* What a process that is wanted up but not started waits for: the first of its
+ * dependencies (depends_on = NAME:CONDITION) not met, and whether it failed (a
+ * one-shot that exited otherwise than with its exitcodes, a FATAL one): then the
+ * process stays down until the dependency is run again and meets it. */
+struct proc_wait {
+    const char *program; /* the dependency */
+    enum dep_cond cond;
+    bool failed;
+    char text[256]; /* "migrate:succeeded failed (migrate exited 1)" */
+};
+/* Fills w and returns true when p waits; false (w zeroed) when it does not. */
+bool proc_waiting(const struct proc *p, struct proc_wait *w);
 
 #endif

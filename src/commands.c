@@ -173,6 +173,18 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
         add_json_string(t, health);
     else
         strbuf_printf(t, "null");
+    struct proc_wait w;
+    strbuf_printf(t, ",\"waiting\":");
+    if (proc_waiting(p, &w)) {
+        strbuf_printf(t, "{\"program\":");
+        add_json_string(t, w.program);
+        strbuf_printf(t, ",\"condition\":\"%s\",\"failed\":%s,\"text\":",
+                      config_dep_cond_name(w.cond), w.failed ? "true" : "false");
+        add_json_string(t, w.text);
+        strbuf_printf(t, "}");
+    } else {
+        strbuf_printf(t, "null");
+    }
     strbuf_printf(t, "}");
 }
 
@@ -194,6 +206,9 @@ static void status_line(struct strbuf *t, struct proc *p, int width)
         strbuf_printf(t, "  health %s", health);
     if (*proc_error(p) && (proc_state(p) != PROC_RUNNING || proc_sick(p)))
         strbuf_printf(t, "  %s", proc_error(p));
+    struct proc_wait w;
+    if (proc_waiting(p, &w))
+        strbuf_printf(t, "  waiting: %s", w.text);
     strbuf_printf(t, proc_config_old(p) ? "  (old config)\n" : "\n"); /* a reload not done */
 }
 

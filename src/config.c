@@ -446,13 +446,31 @@ static bool depends_cycle(struct loader *L, int i, char *state)
     if (state[i] == 2)
         return false;
     state[i] = 1;
-    for (const char **d = L->c->programs[i].depends_on; *d; d++) {
-        const struct program_cfg *dep = config_program(L->c, *d);
+    for (const struct dependency *d = L->c->programs[i].depends_on; d->name; d++) {
+        const struct program_cfg *dep = config_program(L->c, d->name);
         if (dep && depends_cycle(L, (int)(dep - L->c->programs), state))
             return true;
     }
     state[i] = 2;
     return false;
+}
+
+/* d names a program; one that restarts whatever its exit never completes. */
+static void check_dependency(struct loader *L, const struct program_cfg *p,
+                             const struct dependency *d, const struct ini_entry *e)
+{
+    const char *file = e ? e->file : p->file;
+    int line = e ? e->line : p->line;
+    const struct program_cfg *dep = config_program(L->c, d->name);
+    if (!dep)
+        return (void)diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, file, line,
+                              "depends_on: no [program:%s]", d->name);
+    if ((d->cond == DEP_COMPLETED || d->cond == DEP_SUCCEEDED) &&
+        dep->autorestart == AUTORESTART_TRUE)
+        diag_add(L->d, DIAG_WARNING, DIAG_SYNTAX, file, line,
+                 "depends_on: %s:%s: [program:%s] has autorestart = true and is restarted "
+                 "whenever it exits: [program:%s] would wait for good",
+                 d->name, config_dep_cond_name(d->cond), d->name, p->name);
 }
 
 static void check_depends(struct loader *L)
@@ -461,10 +479,8 @@ static void check_depends(struct loader *L)
     for (int i = 0; i < L->c->nprograms; i++) {
         struct program_cfg *p = &L->c->programs[i];
         struct ini_entry *e = ini_get(p->section, "depends_on");
-        for (const char **d = p->depends_on; *d; d++)
-            if (!config_program(L->c, *d))
-                diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e ? e->file : p->file,
-                         e ? e->line : p->line, "depends_on: no [program:%s]", *d);
+        for (const struct dependency *d = p->depends_on; d->name; d++)
+            check_dependency(L, p, d, e);
         if (depends_cycle(L, i, state)) {
             diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e ? e->file : p->file, e ? e->line : p->line,
                      "depends_on: [program:%s] depends on itself through a cycle", p->name);

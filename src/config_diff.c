@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum kind { K_INT, K_BOOL, K_U64, K_STR, K_LIST, K_BYTES, K_ENUM };
+enum kind { K_INT, K_BOOL, K_U64, K_STR, K_LIST, K_BYTES, K_ENUM, K_DEPS };
 
 /* A program's key, where the snapshot keeps it. */
 struct key {
@@ -45,7 +45,7 @@ static const struct key program_keys[] = {
     PROG(K_ENUM, ready, "ready"),
     PROG(K_STR, ready_path, "ready"),
     PROG(K_U64, ready_timeout_ms, "ready_timeout"),
-    PROG(K_LIST, depends_on, "depends_on"),
+    PROG(K_DEPS, depends_on, "depends_on"),
     PROG(K_U64, restart_delay_ms, "restart_delay"),
     PROG(K_U64, restart_delay_max_ms, "restart_delay_max"),
     PROG(K_U64, restart_delay_reset_ms, "restart_delay_reset"),
@@ -77,6 +77,15 @@ static bool same_list(const char *const *a, const char *const *b)
     return !(a && a[i]) && !(b && b[i]);
 }
 
+/* Lists of dependencies, each ending with a NULL name: the same names and conditions. */
+static bool same_deps(const struct dependency *a, const struct dependency *b)
+{
+    for (; a->name && b->name; a++, b++)
+        if (strcmp(a->name, b->name) || a->cond != b->cond)
+            return false;
+    return !a->name && !b->name;
+}
+
 static bool same_key(const struct key *k, const struct program_cfg *a, const struct program_cfg *b)
 {
     const char *pa = (const char *)a + k->off, *pb = (const char *)b + k->off;
@@ -85,6 +94,9 @@ static bool same_key(const struct key *k, const struct program_cfg *a, const str
         return same_str(*(const char *const *)pa, *(const char *const *)pb);
     case K_LIST:
         return same_list(*(const char *const *const *)pa, *(const char *const *const *)pb);
+    case K_DEPS:
+        return same_deps(*(const struct dependency *const *)pa,
+                         *(const struct dependency *const *)pb);
     default: /* a number, a flag, a bitmap: the bytes say it */
         return !memcmp(pa, pb, k->size);
     }

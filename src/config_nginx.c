@@ -17,6 +17,7 @@ const struct key_def config_nginx_keys[] = {
     {"config", KT_STR, NGINX(config)},
     {"program", KT_STR, NGINX(program)},
     {"access_log", KT_BOOL, NGINX(access_log)},
+    {"read_timeout", KT_MS, NGINX(read_timeout_ms)},
     {NULL},
 };
 
@@ -107,6 +108,7 @@ int config_load_nginx(struct loader *L, struct ini_section *s)
     n->config = default_config(L->a);
     n->program = "nginx";
     n->access_log = true;
+    n->read_timeout_ms = 30000;
     n->file = s->file;
     n->line = s->line;
     config_check_keys(L, s, config_nginx_keys);
@@ -123,8 +125,9 @@ int config_load_nginx(struct loader *L, struct ini_section *s)
             set_mode(L, n, e, v);
         else if (!strcmp(e->key, "config") && (!nginx_word(v) || !*v))
             fail(L, e, "nginx would not read this as one path (a space, quote or one of ;{}#$\\):");
-        else
-            config_set(L, e, v, k, n);
+        else if (config_set(L, e, v, k, n) == 0 && !strcmp(e->key, "read_timeout") &&
+                 n->read_timeout_ms == 0)
+            fail(L, e, "nginx would give up on every request at once:");
     }
     if (!n->nroutes)
         diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, s->file, s->line,

@@ -58,7 +58,7 @@ const struct key_def config_program_keys[] = {
     {"port_env", KT_STR, PROG(port_env)},
     {"ready", KT_CUSTOM},
     {"ready_timeout", KT_MS, PROG(ready_timeout_ms)},
-    {"depends_on", KT_LIST, PROG(depends_on)},
+    {"depends_on", KT_CUSTOM},
     {"restart_delay", KT_MS, PROG(restart_delay_ms)},
     {"restart_delay_max", KT_MS, PROG(restart_delay_max_ms)},
     {"restart_delay_reset", KT_MS, PROG(restart_delay_reset_ms)},
@@ -105,7 +105,8 @@ static void defaults(struct program_cfg *p, struct arena *a)
     p->health.interval_ms = 10000; /* Docker's and Kubernetes' 10 s and 3 failures */
     p->health.timeout_ms = 2000;
     p->health.failures = 3;
-    p->depends_on = p->watch = arena_alloc(a, sizeof(char *));
+    p->watch = arena_alloc(a, sizeof(char *));
+    p->depends_on = arena_alloc(a, sizeof(struct dependency));
 }
 
 static int error_at(struct loader *L, const struct ini_entry *e, const char *msg, const char *v)
@@ -276,6 +277,47 @@ static int set_health(struct loader *L, struct program_cfg *p, const struct ini_
     return 0;
 }
 
+static const char *const dep_conds[] = {"ready", "started", "healthy", "completed",
+                                        "succeeded", NULL};
+
+const char *config_dep_cond_name(enum dep_cond c)
+{
+    return c <= DEP_SUCCEEDED ? dep_conds[c] : "?";
+}
+
+/* NAME or NAME:CONDITION, separated by commas or whitespace. Whether each NAME is a
+ * program is checked once every section is read (check_depends). */
+static int set_depends(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
+                       const char *v)
+{
+    const char **items = config_split_list(L->a, v);
+    size_t n = 0;
+    while (items[n])
+        n++;
+    struct dependency *d = arena_alloc(L->a, sizeof(*d) * (n + 1));
+    for (size_t i = 0; i < n; i++) {
+        char *name = arena_strdup(L->a, items[i]), *cond = strchr(name, ':');
+        d[i] = (struct dependency){name, DEP_READY};
+        if (!cond)
+            continue;
+        *cond++ = '\0';
+        int k = 0;
+        while (dep_conds[k] && strcmp(dep_conds[k], cond))
+            k++;
+        if (!*name || !dep_conds[k]) {
+            const char *near = config_nearest(cond, dep_conds);
+            diag_add(L->d, DIAG_ERROR, DIAG_SYNTAX, e->file, e->line,
+                     "depends_on: '%s': expected NAME or NAME:CONDITION (ready, started, "
+                     "healthy, completed or succeeded)%s%s%s",
+                     items[i], near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "");
+            return -EINVAL;
+        }
+        d[i].cond = (enum dep_cond)k;
+    }
+    p->depends_on = d;
+    return 0;
+}
+
 static int custom_key(struct loader *L, struct program_cfg *p, const struct ini_entry *e,
                       const char *v)
 {
@@ -285,7 +327,8 @@ static int custom_key(struct loader *L, struct program_cfg *p, const struct ini_
     } setters[] = {{"autorestart", set_autorestart}, {"startretries", set_startretries},
                    {"exitcodes", set_exitcodes},     {"user", set_user},
                    {"ready", set_ready},             {"stdout_logfile_type", set_log_kind},
-                   {"stderr_logfile_type", set_log_kind}, {"health", set_health}};
+                   {"stderr_logfile_type", set_log_kind}, {"health", set_health},
+                   {"depends_on", set_depends}};
     for (unsigned i = 0; i < sizeof(setters) / sizeof(setters[0]); i++)
         if (!strcmp(e->key, setters[i].key))
             return setters[i].set(L, p, e, v);
@@ -718,8 +761,8 @@ const struct program_cfg *config_program(const struct config *c, const char *nam
 static bool depends_within(const struct config *c, const struct program_cfg *a,
                            const struct program_cfg *b, int depth)
 {
-    for (const char **d = a->depends_on; *d && depth < 64; d++) {
-        const struct program_cfg *dep = config_program(c, *d);
+    for (const struct dependency *d = a->depends_on; d->name && depth < 64; d++) {
+        const struct program_cfg *dep = config_program(c, d->name);
         if (dep == b || (dep && depends_within(c, dep, b, depth + 1)))
             return true;
     }

@@ -68,14 +68,6 @@ static const struct min_ready *min_ready_of(const struct health_args *a, const c
     return NULL;
 }
 
-/* Whether p's last exit is one of its program's exitcodes. */
-static bool exit_expected(const struct proc *p)
-{
-    int st = proc_last_status(p);
-    const unsigned char *codes = proc_program(p)->exitcodes;
-    return st >= 0 && WIFEXITED(st) && (codes[WEXITSTATUS(st) / 8] & (1 << (WEXITSTATUS(st) % 8)));
-}
-
 /* What tendctl(1) promises: an autostart process is healthy when RUNNING, when
  * stopped on purpose (tendctl stop), or when it is done: it exited with one of its
  * exitcodes and is not to be restarted. Killed, or exited with another code and not
@@ -91,15 +83,19 @@ static bool proc_healthy(const struct proc *p)
         return false;
     if (proc_put_down(p)) /* whatever it died of meanwhile: it was to stop */
         return st == PROC_STOPPED || st == PROC_EXITED;
-    return st == PROC_STOPPED || (st == PROC_EXITED && exit_expected(p));
+    return st == PROC_STOPPED || (st == PROC_EXITED && proc_exit_expected(p));
 }
 
 /* Replies with p's state and last exit: the reason it counts against health. */
 static void say_unhealthy(struct request *r, const struct proc *p)
 {
     char ex[32];
+    struct proc_wait w;
     strconv_exit_text(proc_last_status(p), ex, sizeof(ex));
-    if (proc_state(p) == PROC_EXITED)
+    if (proc_waiting(p, &w))
+        reply(r, 'o', "%s: %s: waiting: %s\n", proc_name(p), proc_state_name(proc_state(p)),
+              w.text);
+    else if (proc_state(p) == PROC_EXITED)
         reply(r, 'o', "%s: EXITED (%s)\n", proc_name(p), ex);
     else if (*proc_error(p))
         reply(r, 'o', "%s: %s: %s\n", proc_name(p), proc_state_name(proc_state(p)), proc_error(p));

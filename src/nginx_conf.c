@@ -55,8 +55,23 @@ static void upstreams(struct strbuf *t, const struct config *c, const struct ngi
     }
 }
 
-static void location(struct strbuf *t, const struct nginx_route *r, const struct nginx_pool *pool)
+/* A duration as nginx reads it: whole seconds, else milliseconds. */
+static void nginx_time(uint64_t ms, char *buf, size_t len)
 {
+    if (ms % 1000 == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+    else
+        snprintf(buf, len, "%llums", (unsigned long long)ms);
+}
+
+/* A worker that takes no connection within 2 s, or sends nothing for read_timeout,
+ * is given up on and the request tried on another (proxy_next_upstream): a frozen
+ * worker costs a request read_timeout, not forever. */
+static void location(struct strbuf *t, const struct nginx_cfg *c, const struct nginx_route *r,
+                     const struct nginx_pool *pool)
+{
+    char timeout[32];
+    nginx_time(c->read_timeout_ms, timeout, sizeof(timeout));
     int n = pool ? pool->nports : 0;
     strbuf_printf(t, "        location %s {\n", r->path);
     if (n == 0) { /* nginx would answer 502 for an upstream that is all down */
@@ -71,10 +86,13 @@ static void location(struct strbuf *t, const struct nginx_route *r, const struct
            "            proxy_set_header X-Forwarded-Proto $scheme;\n"
            "            proxy_set_header Upgrade $http_upgrade;\n"
            "            proxy_set_header Connection $connection_upgrade;\n"
+           "            proxy_connect_timeout 2s;\n"
+           "            proxy_read_timeout %s;\n"
+           "            proxy_send_timeout %s;\n"
            "            proxy_next_upstream error timeout;\n"
            "            proxy_next_upstream_tries %d;\n"
            "        }\n",
-        r->program, n < 3 ? n : 3);
+        r->program, timeout, timeout, n < 3 ? n : 3);
 }
 
 static void full(struct strbuf *t, const struct config *c, const struct nginx_pool *pools,
@@ -108,7 +126,7 @@ static void full(struct strbuf *t, const struct config *c, const struct nginx_po
     free(ups.p);
     strbuf_printf(t, "\n    server {\n        listen %s;\n\n", n->listen);
     for (int i = 0; i < n->nroutes; i++)
-        location(t, &n->routes[i], pool_of(n->routes[i].program, pools, npools));
+        location(t, n, &n->routes[i], pool_of(n->routes[i].program, pools, npools));
     strbuf_printf(t, "    }\n}\n");
 }
 

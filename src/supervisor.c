@@ -22,8 +22,6 @@
 #include "spawn.h"
 #include "strconv.h"
 
-extern char **environ;
-
 static void proc_event(struct proc *p, enum proc_event ev);
 static void reconcile(struct supervisor *s);
 static void on_soon(uv_idle_t *h);
@@ -45,68 +43,6 @@ __attribute__((format(printf, 2, 3))) static void set_error(struct proc *p, cons
     p->error = text;
 }
 
-static uint64_t now_ms(const struct supervisor *s)
-{
-    return s->os.now_ms ? s->os.now_ms(s->os.ctx) : uv_now(s->loop);
-}
-
-/* ---- the system (struct supervisor_os): what a test replaces ---- */
-
-static int sys_spawn_start(void *ctx, const struct spawn_opts *o, pid_t *pid, int *status_fd,
-                           char *err, size_t len)
-{
-    (void)ctx;
-    return spawn_start(o, pid, status_fd, err, len);
-}
-
-static int sys_spawn_result(void *ctx, int status_fd, const struct spawn_opts *o, char *err,
-                            size_t len)
-{
-    (void)ctx;
-    return spawn_result(status_fd, o, err, len);
-}
-
-static int sys_kill(void *ctx, pid_t pid, int sig)
-{
-    (void)ctx;
-    return kill(pid, sig) < 0 ? -errno : 0;
-}
-
-static int sys_port_holder(void *ctx, int port, char *desc, size_t len)
-{
-    (void)ctx;
-    return ports_holder(port, desc, len);
-}
-
-/* given's members, the system's where it has none (the clock: see now_ms) */
-static struct supervisor_os os_of(const struct supervisor_os *given)
-{
-    struct supervisor_os os = given ? *given : (struct supervisor_os){0};
-    os.spawn_start = os.spawn_start ? os.spawn_start : sys_spawn_start;
-    os.spawn_result = os.spawn_result ? os.spawn_result : sys_spawn_result;
-    os.kill = os.kill ? os.kill : sys_kill;
-    os.port_holder = os.port_holder ? os.port_holder : sys_port_holder;
-    return os;
-}
-
-/* xorshift32: jitter for backoff delays, nothing more. */
-static uint32_t random32(struct supervisor *s)
-{
-    s->rnd ^= s->rnd << 13;
-    s->rnd ^= s->rnd >> 17;
-    s->rnd ^= s->rnd << 5;
-    return s->rnd;
-}
-
-uint64_t supervisor_now(const struct supervisor *s)
-{
-    return now_ms(s);
-}
-
-uint32_t supervisor_random(struct supervisor *s)
-{
-    return random32(s);
-}
 
 /* ---- order ---- */
 
@@ -247,28 +183,14 @@ static void log_transition(const struct proc *p)
 
 static void on_tell(uv_idle_t *h);
 
-/* Queues the news that p went from old to its state now (STYLE rule 12: it is told
- * from the loop, never from inside the transition). Out of memory, the news is
- * lost but not the change: observers read states, and the next news tells them. */
-static void tell_later(struct proc *p, enum proc_state old)
-{
-    struct supervisor *s = p->sup;
-    if (s->nnews == s->capnews) {
-        int cap = s->capnews ? 2 * s->capnews : 16;
-        struct news *more = realloc(s->news, sizeof(*more) * (size_t)cap);
-        if (!more)
-            return;
-        s->news = more;
-        s->capnews = cap;
-    }
-    s->news[s->nnews++] = (struct news){p, old};
-    p->queued++;
-    uv_idle_start(&s->tell, on_tell);
-}
 
-void supervisor_tell(struct proc *p)
+/* Autostart, staying, and neither RUNNING nor done: a one-shot that exited with one
+ * of its exitcodes has done what it was started for (systemd's oneshot). Its last
+ * status changes only while it runs, never while EXITED: the count stays true. */
+static bool proc_unready(const struct proc *p)
 {
-    tell_later(p, p->state);
+    return p->prog->autostart && !p->removing && p->state != PROC_RUNNING &&
+           !(p->state == PROC_EXITED && proc_exit_expected(p));
 }
 
 /* p counts in the table's counts (sign 1) or stops counting (-1): around every
@@ -277,11 +199,12 @@ static void account(struct proc *p, int sign)
 {
     struct supervisor *s = p->sup;
     s->in_state[p->state] += sign;
-    s->unready += sign * (p->prog->autostart && !p->removing && p->state != PROC_RUNNING);
+    s->unready += sign * proc_unready(p);
 }
 
 void supervisor_set_removing(struct proc *p, bool removing)
 {
+    supervisor_deps_changed(p->sup, p);
     account(p, -1);
     p->removing = removing;
     account(p, 1);
@@ -296,7 +219,7 @@ static void set_state(struct proc *p, enum proc_state next)
     account(p, -1);
     p->state = next;
     account(p, 1);
-    p->changed_ms = now_ms(s);
+    p->changed_ms = supervisor_now(s);
     if (next == PROC_RUNNING)
         p->failed_starts = 0;
     if (next != PROC_STOPPING)
@@ -308,7 +231,7 @@ static void set_state(struct proc *p, enum proc_state next)
     if (next == PROC_RUNNING || old == PROC_RUNNING)
         supervisor_health_follow(p);
     log_transition(p);
-    tell_later(p, old);
+    supervisor_news_add(p, old);
 }
 
 /* ---- actions ---- */
@@ -341,37 +264,6 @@ static void set_pid(struct proc *p, pid_t pid)
         log_error("%s: out of memory: its exit will be taken for an orphan's", p->cfg->name);
 }
 
-const char **supervisor_env(struct proc *p, int more, struct env_names *names)
-{
-    const struct config *c = p->sup->cfg;
-    size_t extra = 3 + (size_t)more;
-    char *name = names->name, *group = names->group;
-    for (const char **e = c->tend.env; *e; e++)
-        extra++;
-    for (const char **e = p->cfg->env; *e; e++)
-        extra++;
-    const char **env = envlist_inherit(environ, extra);
-    if (!env)
-        return NULL;
-    for (const char **e = c->tend.env; *e; e++)
-        envlist_put(env, *e);
-    for (const char **e = p->cfg->env; *e; e++)
-        envlist_put(env, *e);
-    /* supervisord's: scripts check these to know they run supervised */
-    envlist_put(env, "SUPERVISOR_ENABLED=1");
-    snprintf(name, sizeof(names->name), "SUPERVISOR_PROCESS_NAME=%s", p->cfg->name);
-    snprintf(group, sizeof(names->group), "SUPERVISOR_GROUP_NAME=%s", p->prog->group);
-    envlist_put(env, name);
-    envlist_put(env, group);
-    return env;
-}
-
-struct spawn_opts supervisor_spawn_opts(const struct proc *p)
-{
-    const struct program_cfg *g = p->prog;
-    return (struct spawn_opts){.argv = p->cfg->argv, .directory = p->cfg->directory,
-                               .umask = g->umask, .user = g->user, .uid = g->uid, .gid = g->gid};
-}
 
 static int spawn_child(struct proc *p, struct childio_pipes *pipes, int *status_fd)
 {
@@ -441,6 +333,7 @@ static struct plist list_take(struct plist *l)
 
 void supervisor_mark(struct proc *p)
 {
+    supervisor_deps_changed(p->sup, p); /* its wanted state may have changed */
     list_put(&p->sup->dirty, &p->on_dirty, p);
 }
 
@@ -650,7 +543,7 @@ static void do_spawn(struct proc *p)
         log_error("%s: %s", p->cfg->name, proc_error(p));
         return proc_event(p, EV_SPAWN_FAILED);
     }
-    p->started_ms = now_ms(p->sup);
+    p->started_ms = supervisor_now(p->sup);
     if (watch_exec(p, status_fd) < 0) { /* its exit counts as a failed start */
         close(status_fd);
         p->sup->os.kill(p->sup->os.ctx, p->pid, SIGKILL);
@@ -711,7 +604,7 @@ static void sweep_removed(struct supervisor *s)
             account(p, -1);
             index_del(&s->by_name, index_hash_str(p->cfg->name), p);
             p->gone = true;
-            tell_later(p, p->state);
+            supervisor_news_add(p, p->state);
         } else {
             s->procs[j++] = p;
             s->sweep |= p->removing && proc_state_is_down(p->state);
@@ -745,6 +638,7 @@ static void on_tell(uv_idle_t *h)
     int n = s->nnews;
     s->news = NULL;
     s->nnews = s->capnews = 0;
+    supervisor_deps_changed(s, NULL); /* once told, news counts for dependencies */
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < s->nobservers; k++)
             s->observers[k].cb(s->observers[k].ctx, batch[i].p, batch[i].old);
@@ -809,8 +703,8 @@ static void proc_event(struct proc *p, enum proc_event ev)
                      (g->exitcodes[WEXITSTATUS(st) / 8] & (1 << (WEXITSTATUS(st) % 8)));
         struct backoff_cfg bc = {g->restart_delay_ms, g->restart_delay_max_ms,
                                  g->restart_delay_reset_ms};
-        uint64_t up = ev == EV_EXIT ? now_ms(p->sup) - p->started_ms : 0;
-        p->delay_ms = backoff_next(&p->backoff, &bc, up, random32(p->sup));
+        uint64_t up = ev == EV_EXIT ? supervisor_now(p->sup) - p->started_ms : 0;
+        p->delay_ms = backoff_next(&p->backoff, &bc, up, supervisor_random(p->sup));
         /* a failed spawn always goes through the loop: 10,000 in a row must not recurse */
         f.delay_zero = p->delay_ms == 0 && ev == EV_EXIT;
     }
@@ -821,7 +715,7 @@ static void proc_event(struct proc *p, enum proc_event ev)
     set_state(p, st.next);
     perform(p, st.actions);
     if (old == st.next && old == PROC_STARTING && (st.actions & ACT_SPAWN))
-        tell_later(p, old); /* retried at once: the same state, a new process */
+        supervisor_news_add(p, old); /* retried at once: the same state, a new process */
     if (p->state == PROC_EXITED || p->state == PROC_FATAL)
         gave_up(p);
     if (p->sup->stopping) { /* what else may stop now: on the next turn */
@@ -941,33 +835,6 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
 
 /* ---- reconciling wanted and actual states ---- */
 
-/* A dependency is met once each of its processes is RUNNING, stopped on purpose, or
- * has failed a start (BACKOFF, FATAL), as a systemd start job ends either way: waiting
- * for one that may never come (startretries = unlimited) would hold its dependents
- * back for good (nginx, with one worker crash-looping, still serves the others).
- * And once the news of that is told: nginx's upstream is written from it. */
-static bool program_ready(const struct supervisor *s, const struct program_cfg *g)
-{
-    for (int i = 0; i < s->nprocs; i++) {
-        const struct proc *p = s->procs[i];
-        if (p->prog == g && p->wanted_up &&
-            (p->queued || (p->state != PROC_RUNNING && p->state != PROC_BACKOFF &&
-                           p->state != PROC_FATAL)))
-            return false;
-    }
-    return true;
-}
-
-static bool deps_ready(const struct supervisor *s, const struct program_cfg *g)
-{
-    for (const char **d = g->depends_on; *d; d++) {
-        const struct program_cfg *dep = config_program(s->cfg, *d);
-        if (dep && !program_ready(s, dep))
-            return false;
-    }
-    return true;
-}
-
 /* In shutdown, a program stops once every program that must stop before it (its
  * dependents, and those with a higher priority) has no process left. */
 static bool may_stop(const struct supervisor *s, const struct program_cfg *g)
@@ -1038,8 +905,11 @@ static void reconcile_one(struct supervisor *s, struct proc *p)
         return proc_event(p, EV_START);
     if (!proc_state_is_down(p->state))
         return; /* on its way: a STOPPING one starts again on its exit */
-    if (kick || deps_ready(s, p->prog))
+    if (kick || supervisor_deps_met(s, p->prog)) {
+        p->said_held = false;
         return proc_event(p, EV_START);
+    }
+    supervisor_deps_held(p);
     list_put(&s->held, &p->on_held, p); /* until its dependencies' news is told */
 }
 
@@ -1053,6 +923,7 @@ static void reconcile(struct supervisor *s)
             supervisor_mark(s->procs[i]);
     }
     struct plist dirty = list_take(&s->dirty);
+    supervisor_deps_changed(s, NULL); /* judged afresh in each pass, then kept */
     for (int i = 0; i < dirty.n; i++) {
         dirty.v[i]->on_dirty = false;
         if (!s->stopping)
@@ -1145,7 +1016,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
     p->cfg = c;
     p->last_status = -1;
     p->wanted_up = g->autostart;
-    p->changed_ms = now_ms(s);
+    p->changed_ms = supervisor_now(s);
     uv_timer_init(s->loop, &p->timer);
     s->open_handles++;
     p->timer.data = p;
@@ -1167,7 +1038,7 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
         return NULL;
     }
     s->loop = loop;
-    s->os = os_of(os);
+    s->os = supervisor_os_of(os);
     s->io = io;
     s->cfg = cfg;
     snap->cfg = cfg;
@@ -1180,6 +1051,8 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
     uv_idle_init(loop, &s->soon);
     uv_idle_init(loop, &s->tell);
     s->notify.data = s->soon.data = s->tell.data = s;
+    s->tell_cb = on_tell;
+    s->deps_epoch = 1;
     s->open_handles = 3;
     for (int i = 0; i < cfg->nprograms; i++)
         for (int j = 0; j < cfg->programs[i].nprocs; j++)
@@ -1269,6 +1142,7 @@ void supervisor_free(struct supervisor *s)
     free(s->due.v);
     free(s->dirty.v);
     free(s->held.v);
+    supervisor_deps_free(s);
     uv_close((uv_handle_t *)&s->notify, on_handle_closed); /* s goes with its handles */
     uv_close((uv_handle_t *)&s->soon, on_handle_closed);
     uv_close((uv_handle_t *)&s->tell, on_handle_closed);
@@ -1353,12 +1227,12 @@ int proc_port(const struct proc *p)
 
 uint64_t proc_uptime_ms(const struct proc *p)
 {
-    return p->pid > 0 ? now_ms(p->sup) - p->started_ms : 0;
+    return p->pid > 0 ? supervisor_now(p->sup) - p->started_ms : 0;
 }
 
 uint64_t proc_state_ms(const struct proc *p)
 {
-    return now_ms(p->sup) - p->changed_ms;
+    return supervisor_now(p->sup) - p->changed_ms;
 }
 
 int proc_restarts(const struct proc *p)

@@ -105,6 +105,16 @@ static void fall_sick(struct proc *p, enum proc_cause cause, const char *why)
     supervisor_tell(p);
 }
 
+/* Healthy now: dependents waiting for NAME:healthy are told (news: they are looked
+ * at again once it is told), when there are any waiting at all. */
+static void first_pass(struct proc *p)
+{
+    p->health_passed = true;
+    supervisor_deps_changed(p->sup, p);
+    if (p->sup->held.n)
+        supervisor_tell(p);
+}
+
 static void result(struct health *h, bool ok, const char *why)
 {
     struct proc *p = h->p;
@@ -116,6 +126,8 @@ static void result(struct health *h, bool ok, const char *why)
         h->fails = 0;
         h->passed = true;
         h->why[0] = '\0';
+        if (!p->health_passed)
+            first_pass(p);
         return schedule(h, false);
     }
     snprintf(h->why, sizeof(h->why), "%s", why);
@@ -267,6 +279,7 @@ void supervisor_health_follow(struct proc *p)
     uv_timer_stop(&h->watchdog);
     h->fails = 0;
     h->passed = false;
+    p->health_passed = false;
     h->why[0] = '\0';
     if (p->state != PROC_RUNNING)
         return;

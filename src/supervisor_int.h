@@ -89,6 +89,8 @@ struct proc {
     struct health *health; /* its liveness checks and watchdog, when it has any */
     bool sick; /* failed them: out of nginx, then stopped and restarted as a crash */
     bool heal; /* the stop of a sick one is due (supervisor_heal) */
+    bool health_passed; /* a health check passed in this run (supervisor_health) */
+    bool said_held; /* the log said a failed dependency holds it (supervisor_deps) */
 };
 
 struct supervisor {
@@ -117,6 +119,12 @@ struct supervisor {
     struct news *news;
     int nnews, capnews;
     uv_idle_t tell;
+    uv_idle_cb tell_cb; /* tells the news: supervisor.c's */
+    /* supervisor_deps.c's: a summary of each program's processes, by its index in
+     * deps_cfg, valid while its epoch is deps_epoch (0 never is) */
+    struct dep_memo *deps_memo;
+    const struct config *deps_cfg;
+    unsigned deps_epoch;
     /* Calls out (critical, stopped) can start a shutdown or free the supervisor:
      * they are made from this timer, never from inside an event being handled. */
     uv_timer_t notify;
@@ -148,11 +156,29 @@ void supervisor_swap_pending(struct proc *p, bool keep_sink);
 /* p leaves the table once it is down and its news is told. */
 void supervisor_leave(struct proc *p);
 void snapshot_release(struct supervisor *s, struct snapshot *snap);
+/* supervisor_sys.c: what the supervisor asks of the system. */
+/* given's members, the system's where it has none (the clock: supervisor_now). */
+struct supervisor_os supervisor_os_of(const struct supervisor_os *given);
 /* The loop's clock (or the test's), and a random number for jitter. */
 uint64_t supervisor_now(const struct supervisor *s);
 uint32_t supervisor_random(struct supervisor *s);
-/* News that p changed without a transition (it became unhealthy). */
+
+/* supervisor_news.c: news queued now, told from the loop by s->tell. */
+/* p went from old to its state now. */
+void supervisor_news_add(struct proc *p, enum proc_state old);
+/* News that p changed without a transition (it became unhealthy, or healthy). */
 void supervisor_tell(struct proc *p);
+
+/* supervisor_deps.c: depends_on and its conditions. */
+/* Whether every dependency of g is met, as its processes' news has told. */
+bool supervisor_deps_met(struct supervisor *s, const struct program_cfg *g);
+/* Something about p changed that a condition reads (its state, its wanted state,
+ * its health, its leaving): what was judged of its program is judged again.
+ * p NULL: of every program. */
+void supervisor_deps_changed(struct supervisor *s, const struct proc *p);
+void supervisor_deps_free(struct supervisor *s);
+/* p waits for its dependencies: said in the log, once, when one of them failed. */
+void supervisor_deps_held(struct proc *p);
 /* p's environment as its program runs with (tend's, the program's, supervisord's
  * SUPERVISOR_*), with room for `more` entries; free() it. NULL: out of memory.
  * The entries tend makes live in names, which must outlive the list. */

@@ -188,7 +188,7 @@ static void test_nginx_program_defined(void **state)
     assert_string_equal(n->procs[0].argv[0], "nginx");
     assert_string_equal(n->procs[0].argv[2], "/tmp/t/n.conf");
     assert_int_equal(n->stopsignal, 3);
-    assert_string_equal(n->depends_on[0], "web");
+    assert_string_equal(n->depends_on[0].name, "web");
     config_free(c);
     diag_clear(&d);
 }
@@ -282,6 +282,101 @@ static void test_no_programs_is_warned(void **state)
     diag_clear(&d);
 }
 
+/* A config that must not load: its diagnostics. */
+static void load_fails(const char *text, struct diag_list *d)
+{
+    struct config *c = NULL;
+    const char *path = write_file("main.ini", text);
+    assert_int_equal(config_load(path, &c, d), -EINVAL);
+    assert_null(c);
+}
+
+static void test_depends_on_conditions(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[program:migrate]\ncommand=/bin/true\nautorestart=false\n"
+                            "[program:db]\ncommand=/bin/true\n"
+                            "[program:web]\ncommand=/bin/true\n"
+                            "depends_on = migrate:succeeded, db:healthy db:started\n"
+                            "[program:cron]\ncommand=/bin/true\ndepends_on=migrate:completed db\n",
+                            &d);
+    const struct program_cfg *web = config_program(c, "web"), *cron = config_program(c, "cron");
+    assert_string_equal(web->depends_on[0].name, "migrate");
+    assert_int_equal(web->depends_on[0].cond, DEP_SUCCEEDED);
+    assert_string_equal(web->depends_on[1].name, "db");
+    assert_int_equal(web->depends_on[1].cond, DEP_HEALTHY);
+    assert_int_equal(web->depends_on[2].cond, DEP_STARTED);
+    assert_null(web->depends_on[3].name);
+    assert_int_equal(cron->depends_on[0].cond, DEP_COMPLETED);
+    assert_string_equal(cron->depends_on[1].name, "db");
+    assert_int_equal(cron->depends_on[1].cond, DEP_READY); /* the default */
+    assert_null(config_program(c, "db")->depends_on[0].name);
+    assert_true(config_depends(c, web, config_program(c, "migrate")));
+    assert_string_equal(config_dep_cond_name(DEP_SUCCEEDED), "succeeded");
+    assert_int_equal(diag_errors(&d), 0);
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_depends_on_errors_say_where(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    load_fails("[program:migrate]\ncommand=/bin/true\n"
+               "[program:web]\ncommand=/bin/true\ndepends_on = migrate:succeded\n", &d);
+    struct diag e = find_msg(&d, "'migrate:succeded'");
+    assert_int_equal(e.severity, DIAG_ERROR);
+    assert_int_equal(e.line, 5);
+    assert_non_null(strstr(e.file, "main.ini"));
+    assert_non_null(strstr(e.msg, "did you mean 'succeeded'?"));
+    diag_clear(&d);
+
+    load_fails("[program:web]\ncommand=/bin/true\ndepends_on = :ready\n", &d);
+    assert_int_equal(find_msg(&d, "expected NAME or NAME:CONDITION").line, 3);
+    diag_clear(&d);
+
+    load_fails("[program:web]\ncommand=/bin/true\ndepends_on = nope:started\n", &d);
+    assert_int_equal(find_msg(&d, "depends_on: no [program:nope]").line, 3);
+    diag_clear(&d);
+
+    load_fails("[program:a]\ncommand=/bin/true\ndepends_on = b:completed\n"
+               "[program:b]\ncommand=/bin/true\ndepends_on = a:started\n", &d);
+    find_msg(&d, "depends on itself through a cycle");
+    diag_clear(&d);
+
+    struct config *c = load("[program:a]\ncommand=/bin/true\nautorestart=true\n"
+                            "[program:b]\ncommand=/bin/true\ndepends_on = a:succeeded\n", &d);
+    struct diag w = find_msg(&d, "a:succeeded: [program:a] has autorestart = true");
+    assert_int_equal(w.severity, DIAG_WARNING);
+    assert_int_equal(w.line, 6);
+    config_free(c);
+    diag_clear(&d);
+}
+
+static void test_nginx_read_timeout(void **state)
+{
+    (void)state;
+    struct diag_list d = {0};
+    struct config *c = load("[program:web]\ncommand=/bin/true\nport=8000\n"
+                            "[nginx]\nupstream=web\n", &d);
+    assert_int_equal(c->nginx->read_timeout_ms, 30000);
+    config_free(c);
+    c = load("[program:web]\ncommand=/bin/true\nport=8000\n"
+             "[nginx]\nupstream=web\nread_timeout=2s\n", &d);
+    assert_int_equal(c->nginx->read_timeout_ms, 2000);
+    config_free(c);
+    diag_clear(&d);
+    load_fails("[program:web]\ncommand=/bin/true\nport=8000\n"
+               "[nginx]\nupstream=web\nread_timeout=0\n", &d);
+    assert_int_equal(find_msg(&d, "read_timeout").line, 6);
+    diag_clear(&d);
+    load_fails("[program:web]\ncommand=/bin/true\nport=8000\n"
+               "[nginx]\nupstream=web\nread_timeout=soon\n", &d);
+    assert_int_equal(find_msg(&d, "read_timeout").line, 6);
+    diag_clear(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +389,9 @@ int main(void)
         cmocka_unit_test(test_same_message_said_once),
         cmocka_unit_test(test_events_say_where_output_goes),
         cmocka_unit_test(test_no_programs_is_warned),
+        cmocka_unit_test(test_depends_on_conditions),
+        cmocka_unit_test(test_depends_on_errors_say_where),
+        cmocka_unit_test(test_nginx_read_timeout),
     };
     return cmocka_run_group_tests_name("config", tests, make_dir, remove_dir);
 }

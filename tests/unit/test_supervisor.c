@@ -139,7 +139,9 @@ static void check_counts(struct supervisor *s)
     for (int i = 0; i < supervisor_count(s); i++) {
         const struct proc *p = supervisor_proc(s, i);
         in_state[proc_state(p)]++;
-        unready += proc_program(p)->autostart && !proc_removing(p) && proc_state(p) != PROC_RUNNING;
+        unready += proc_program(p)->autostart && !proc_removing(p) &&
+                   proc_state(p) != PROC_RUNNING &&
+                   !(proc_state(p) == PROC_EXITED && proc_exit_expected(p));
     }
     for (int st = 0; st <= PROC_FATAL; st++)
         if (supervisor_in_state(s, st) != in_state[st])
@@ -307,6 +309,142 @@ static void test_depends_on_waits_for_running(void **state)
     expect_state(&w, "db", PROC_RUNNING);
     assert_int_equal(spawns_of("web"), 1);
     expect_state(&w, "web", PROC_RUNNING);
+    world_end(&w);
+}
+
+/* A one-shot (a migration) that web workers wait for: depends_on = NAME:succeeded. */
+static const char *const migration[] = {
+    "program:migrate command=/bin/migrate", "program:migrate startsecs=0",
+    "program:migrate autorestart=false",   "program:web command=/bin/web",
+    "program:web startsecs=0",             "program:web numprocs=2",
+    "program:web process_name=web_%(process_num)d",
+    "program:web depends_on=migrate:succeeded", NULL};
+
+static void expect_waiting(struct world *w, const char *name, const char *text, bool failed)
+{
+    struct proc_wait wait;
+    assert_true(proc_waiting(find(w, name), &wait));
+    if (strcmp(wait.text, text))
+        fail_msg("%s waits for '%s', want '%s'", name, wait.text, text);
+    assert_int_equal(wait.failed, failed);
+}
+
+static void test_succeeded_waits_for_a_one_shot(void **state)
+{
+    struct world w;
+    (void)state;
+    world_start(&w, migration);
+    assert_int_equal(F.nspawns, 1);
+    expect_state(&w, "migrate", PROC_RUNNING); /* startsecs = 0 */
+    expect_state(&w, "web_0", PROC_STOPPED);
+    expect_waiting(&w, "web_0", "migrate:succeeded (migrate RUNNING)", false);
+    assert_false(supervisor_all_ready(w.s));
+    exits(&w, "migrate", 0);
+    expect_state(&w, "migrate", PROC_EXITED);
+    assert_int_equal(spawns_of("web_0"), 1);
+    assert_int_equal(spawns_of("web_1"), 1);
+    expect_state(&w, "web_1", PROC_RUNNING);
+    struct proc_wait wait;
+    assert_false(proc_waiting(find(&w, "web_0"), &wait));
+    assert_true(supervisor_all_ready(w.s)); /* the one-shot is done, not unready */
+    world_end(&w);
+}
+
+/* It failed: the workers stay down, not retried, until it is run again and passes. */
+static void test_a_failed_one_shot_holds_its_dependents(void **state)
+{
+    struct world w;
+    (void)state;
+    world_start(&w, migration);
+    exits(&w, "migrate", 1 << 8);
+    expect_state(&w, "migrate", PROC_EXITED);
+    for (int i = 0; i < 3; i++)
+        turn(&w);
+    assert_int_equal(F.nspawns, 1);
+    expect_state(&w, "web_0", PROC_STOPPED);
+    expect_waiting(&w, "web_1", "migrate:succeeded failed (migrate exited 1)", true);
+    assert_false(supervisor_all_ready(w.s));
+
+    supervisor_want_up(w.s, find(&w, "migrate")); /* tendctl start migrate */
+    turn(&w);
+    assert_int_equal(spawns_of("migrate"), 2);
+    expect_waiting(&w, "web_0", "migrate:succeeded (migrate RUNNING)", false);
+    assert_int_equal(spawns_of("web_0"), 0);
+    exits(&w, "migrate", SIGKILL);
+    expect_waiting(&w, "web_0", "migrate:succeeded failed (migrate killed by SIGKILL)", true);
+
+    supervisor_want_up(w.s, find(&w, "migrate"));
+    turn(&w);
+    exits(&w, "migrate", 0);
+    assert_int_equal(spawns_of("web_0"), 1);
+    expect_state(&w, "web_0", PROC_RUNNING);
+    assert_true(supervisor_all_ready(w.s));
+    world_end(&w);
+}
+
+static void test_completed_takes_any_exit_and_started_any_start(void **state)
+{
+    static const char *const lines[] = {
+        "program:seed command=/bin/seed", "program:seed startsecs=0",
+        "program:seed autorestart=false", "program:seed exitcodes=0",
+        "program:db command=/bin/db",     "program:db startsecs=5s",
+        "program:app command=/bin/app",   "program:app startsecs=0",
+        "program:app depends_on=seed:completed db:started", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    expect_state(&w, "db", PROC_STARTING); /* started: enough for db:started */
+    expect_waiting(&w, "app", "seed:completed (seed RUNNING)", false);
+    exits(&w, "seed", 3 << 8);
+    expect_state(&w, "seed", PROC_EXITED);
+    expect_state(&w, "db", PROC_STARTING);
+    assert_int_equal(spawns_of("app"), 1);
+    world_end(&w);
+}
+
+/* healthy: RUNNING is not enough while it has a health check that has not passed. */
+static void test_healthy_waits_for_a_passed_check(void **state)
+{
+    static const char *const lines[] = {
+        "program:db command=/bin/db",   "program:db startsecs=0",
+        "program:db port=5432",         "program:db health=tcp",
+        "program:web command=/bin/web", "program:web startsecs=0",
+        "program:web depends_on=db:healthy", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    expect_state(&w, "db", PROC_RUNNING);
+    expect_waiting(&w, "web", "db:healthy (db RUNNING, no health check passed yet)", false);
+    struct proc *db = find(&w, "db");
+    db->health_passed = true; /* what supervisor_health does when a check passes */
+    supervisor_deps_changed(w.s, db);
+    supervisor_tell(db);
+    turn(&w);
+    assert_int_equal(spawns_of("web"), 1);
+    world_end(&w);
+}
+
+/* Without health, healthy is ready; shutdown still stops dependents first. */
+static void test_healthy_without_health_is_ready_and_stops_in_order(void **state)
+{
+    static const char *const lines[] = {
+        "program:db command=/bin/db",   "program:db startsecs=1s",
+        "program:web command=/bin/web", "program:web startsecs=0",
+        "program:web depends_on=db:healthy", NULL};
+    struct world w;
+    (void)state;
+    world_start(&w, lines);
+    expect_waiting(&w, "web", "db:healthy (db STARTING)", false);
+    fire(&w, "db");
+    assert_int_equal(spawns_of("web"), 1);
+    pid_t db = proc_pid(find(&w, "db")), web = proc_pid(find(&w, "web"));
+    supervisor_shutdown(w.s, NULL, NULL);
+    turn(&w);
+    assert_int_equal(signals_to(web, SIGTERM), 1);
+    assert_int_equal(signals_to(db, SIGTERM), 0); /* after its dependent */
+    exits(&w, "web", SIGTERM);
+    assert_int_equal(signals_to(db, SIGTERM), 1);
+    exits(&w, "db", SIGTERM);
     world_end(&w);
 }
 
@@ -662,6 +800,11 @@ int main(void)
         cmocka_unit_test(test_order_survives_reloads_and_scaling),
         cmocka_unit_test(test_reload_plan_and_the_old_config_marker),
         cmocka_unit_test(test_a_reload_keeps_what_scale_was_taking_out),
+        cmocka_unit_test(test_succeeded_waits_for_a_one_shot),
+        cmocka_unit_test(test_a_failed_one_shot_holds_its_dependents),
+        cmocka_unit_test(test_completed_takes_any_exit_and_started_any_start),
+        cmocka_unit_test(test_healthy_waits_for_a_passed_check),
+        cmocka_unit_test(test_healthy_without_health_is_ready_and_stops_in_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
