@@ -16,6 +16,7 @@
 #include "childio.h"
 #include "envlist.h"
 #include "log.h"
+#include "oom.h"
 #include "pid1.h"
 #include "ports.h"
 #include "readiness.h"
@@ -78,6 +79,12 @@ static int sys_port_holder(void *ctx, int port, char *desc, size_t len)
     return ports_holder(port, desc, len);
 }
 
+static int sys_oom_kills(void *ctx, uint64_t *count)
+{
+    (void)ctx;
+    return oom_kills(count);
+}
+
 /* given's members, the system's where it has none (the clock: see now_ms) */
 static struct supervisor_os os_of(const struct supervisor_os *given)
 {
@@ -86,6 +93,7 @@ static struct supervisor_os os_of(const struct supervisor_os *given)
     os.spawn_result = os.spawn_result ? os.spawn_result : sys_spawn_result;
     os.kill = os.kill ? os.kill : sys_kill;
     os.port_holder = os.port_holder ? os.port_holder : sys_port_holder;
+    os.oom_kills = os.oom_kills ? os.oom_kills : sys_oom_kills;
     return os;
 }
 
@@ -630,6 +638,7 @@ static void do_spawn(struct proc *p)
     p->exec_failed = false;
     p->forced = false;
     p->attempts++;
+    supervisor_lastexit_spawned(p);
     if (p->cfg->problem) {
         set_error(p, "%s", p->cfg->problem);
         return proc_event(p, EV_SPAWN_FAILED);
@@ -684,8 +693,10 @@ static void perform(struct proc *p, unsigned actions)
         p->forced = true;
         signal_proc(p, SIGKILL, p->prog->killasgroup);
     }
-    if (actions & ACT_COUNT_RESTART)
+    if (actions & ACT_COUNT_RESTART) {
         p->restarts++;
+        supervisor_lastexit_restarted(p);
+    }
     if (actions & ACT_ARM_BACKOFF)
         arm(p, p->delay_ms);
     if (actions & ACT_SPAWN)
@@ -793,6 +804,8 @@ static void gave_up(struct proc *p)
 
 static void proc_event(struct proc *p, enum proc_event ev)
 {
+    if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) /* before a reload's swap: as it ran */
+        supervisor_lastexit_ended(p, ev);
     if (ev == EV_EXIT && p->state == PROC_STOPPING && p->pending.prog)
         supervisor_swap_pending(p, false); /* a reload's restart: starts again as now configured */
     const struct program_cfg *g = p->prog;
@@ -936,6 +949,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
     }
     proc_event(p, EV_EXIT);
     p->sick = false; /* that run is over: its news says so */
+    p->kill_cause = CAUSE_NONE;
     return true;
 }
 
@@ -1144,6 +1158,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
     p->prog = g;
     p->cfg = c;
     p->last_status = -1;
+    lastexit_init(&p->last);
     p->wanted_up = g->autostart;
     p->changed_ms = now_ms(s);
     uv_timer_init(s->loop, &p->timer);
@@ -1190,6 +1205,7 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
 
 void supervisor_start(struct supervisor *s)
 {
+    supervisor_lastexit_start(s);
     uv_idle_start(&s->soon, on_soon); /* every process is marked since it was added */
 }
 
@@ -1236,6 +1252,7 @@ static void on_proc_closed(uv_handle_t *h)
     supervisor_health_free(p);
     readiness_unlisten(p->notify);
     childio_sink_unref(p->sink);
+    lastexit_free(&p->last);
     free(p->error);
     if (!s->freeing) { /* while the supervisor lives, snapshots follow their users */
         snapshot_release(s, p->snap);
