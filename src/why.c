@@ -37,7 +37,7 @@ static void add_tail(struct strbuf *t, const struct lastexit *e, bool merged)
 {
     const char *what = merged ? "output (stderr goes to stdout)" : "stderr";
     if (!e->tail_lines)
-        return strbuf_printf(t, "  %s:%s nothing in this run\n", what, merged ? "" : "    ");
+        return strbuf_printf(t, "  %s:%s nothing in this run\n", what, merged ? "" : "   ");
     strbuf_printf(t, "  %s, its last %d line%s then:\n", what, e->tail_lines,
                   e->tail_lines == 1 ? "" : "s");
     for (const char *p = e->tail, *end = p + e->tail_len, *nl; p < end; p = nl + 1) {
