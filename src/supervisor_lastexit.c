@@ -88,7 +88,7 @@ void supervisor_lastexit_ended(struct proc *p, enum proc_event ev)
     bool tend_says = c == CAUSE_EXEC || c == CAUSE_HEALTH || c == CAUSE_WATCHDOG ||
                      c == CAUSE_NOT_READY;
     lastexit_set(&p->last, c, ev == EV_EXIT ? p->last_status : -1, wall_ms(p->sup),
-                 tend_says ? proc_error(p) : NULL);
+                 tend_says ? p->error : NULL);
     keep_tail(p);
     if (c != CAUSE_OOM)
         return;
