@@ -42,11 +42,11 @@ LIB_SRC := src/arena.c src/nearest.c src/index.c src/strbuf.c src/strconv.c src/
            src/log.c src/shellwords.c src/expand.c src/envlist.c src/cpus.c src/inifile.c \
            src/config_keys.c src/config.c \
            src/config_program.c src/config_nginx.c src/check.c src/signals.c src/reaper.c \
-           src/pid1.c src/spawn.c src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c \
+           src/pid1.c src/spawn.c src/initmode.c src/proc_fsm.c src/backoff.c src/ring.c src/lastexit.c src/oom.c \
            src/output.c src/logfile.c src/childio.c src/ports.c src/readiness.c src/supervisor.c \
            src/nginx_conf.c src/nginx.c src/rollout.c src/supervisor_admin.c src/supervisor_health.c src/supervisor_deps.c \
-           src/supervisor_news.c src/supervisor_sys.c src/heal.c src/proto.c \
-           src/control.c src/commands.c src/health.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
+           src/supervisor_news.c src/supervisor_sys.c src/supervisor_lastexit.c src/heal.c src/proto.c \
+           src/control.c src/commands.c src/health.c src/why.c src/textfile.c src/procfile.c src/dotenv.c src/watch.c \
            src/notify.c src/devnotes.c src/run.c src/dev.c
 # reload: what changed between two configs, and the tendctl reload request
 LIB_SRC  += src/config_diff.c src/reload_request.c

@@ -65,6 +65,12 @@ void childio_start(struct childio_sink *s, struct childio_pipes *p);
  * only while every destination of its own keeps up. */
 void childio_congestion_changed(struct childio *c);
 
+/* What s's pipes hold now goes to its ring and destinations, as if read (at most
+ * a pipe's worth each; a pipe paused for a slow destination is left as it is): a
+ * process was reaped, and the lines it wrote just before may not have been read
+ * yet. Its listeners (tail -f) are told of those lines from inside this call. */
+void childio_sink_drain(struct childio_sink *s);
+
 /* At the end, every process gone, before tend's stdout closes: reads what the pipes
  * still hold, so that no last line is lost. */
 void childio_drain(struct childio *c);

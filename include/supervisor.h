@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "lastexit.h" /* enum proc_cause: why a run ended */
 #include "proc_fsm.h"
 
 struct supervisor;
@@ -28,26 +29,12 @@ typedef void supervisor_stopped_cb(void *ctx);
 /* A critical program gave up: tend should shut down and exit with status. */
 typedef void supervisor_critical_cb(void *ctx, int status);
 
-/* Why a process's last run ended (status, tendctl why). tend sets a stop's cause
- * before it stops a process for a reason of its own (a health check, the watchdog);
- * otherwise the exit says it (a status, a signal, the kernel's OOM killer). */
-enum proc_cause {
-    CAUSE_NONE,     /* it has not ended yet */
-    CAUSE_EXITED,   /* it exited on its own, with a status */
-    CAUSE_SIGNALED, /* a signal tend did not send killed it */
-    CAUSE_STOPPED,  /* tend stopped it as asked (tendctl, reload, scale, shutdown) */
-    CAUSE_HEALTH,   /* its health check failed health_failures times in a row */
-    CAUSE_WATCHDOG, /* no WATCHDOG=1 within watchdog */
-    CAUSE_OOM,      /* the kernel's OOM killer */
-    CAUSE_EXEC,     /* it could not be started (exec, chdir, user, port in use) */
-};
-
 struct spawn_opts;
 
 /* What the supervisor asks of the system, passed in so that its logic can be tested
  * without forking (tests/unit/test_supervisor.c). A NULL member is the system's:
  * spawn_start and spawn_result (spawn.h), kill(2), the loop's clock (uv_now),
- * ports_holder (ports.h). */
+ * ports_holder (ports.h), the wall clock (CLOCK_REALTIME), oom_kills (oom.h). */
 struct supervisor_os {
     int (*spawn_start)(void *ctx, const struct spawn_opts *o, pid_t *pid, int *status_fd,
                        char *err, size_t len);
@@ -58,6 +45,11 @@ struct supervisor_os {
     void *ctx;
     /* ports_holder (ports.h): asked before a process with a port starts */
     int (*port_holder)(void *ctx, int port, char *desc, size_t len);
+    /* when a run ended, for people: milliseconds since the epoch */
+    int64_t (*wall_ms)(void *ctx);
+    /* the OOM killer's count in tend's cgroup (oom.h): asked only when a child is
+     * killed by a SIGKILL tend did not send; 0 or -errno (not known) */
+    int (*oom_kills)(void *ctx, uint64_t *count);
 };
 
 /* The supervisor owns cfg from here on (and every config given to supervisor_reload).
@@ -193,5 +185,7 @@ struct proc_wait {
 };
 /* Fills w and returns true when p waits; false (w zeroed) when it does not. */
 bool proc_waiting(const struct proc *p, struct proc_wait *w);
+/* Why its last run ended, its stderr then, its last restarts (lastexit.h). */
+const struct lastexit *proc_last_exit(const struct proc *p);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ struct childio_sink {
     struct dest dest[2];
     struct ring ring[2];
     struct listener *listeners;
+    struct reader *readers; /* its own open pipes (childio_sink_drain) */
 };
 
 struct reader {
@@ -45,6 +47,7 @@ struct reader {
     bool cont; /* the partial line continues a split one */
     bool reading; /* not paused by a slow destination of its own */
     struct reader *prev, *next;
+    struct reader *sprev, *snext; /* in its sink's list */
 };
 
 struct childio {
@@ -423,6 +426,12 @@ static void reader_close(struct reader *r)
         io->readers = r->next;
     if (r->next)
         r->next->prev = r->prev;
+    if (r->sprev)
+        r->sprev->snext = r->snext;
+    else
+        r->sink->readers = r->snext;
+    if (r->snext)
+        r->snext->sprev = r->sprev;
     uv_close((uv_handle_t *)&r->pipe, on_reader_closed);
 }
 
@@ -493,6 +502,10 @@ static void start_reader(struct childio_sink *s, int fd, enum childio_stream str
     if (io->readers)
         io->readers->prev = r;
     io->readers = r;
+    r->snext = s->readers;
+    if (s->readers)
+        s->readers->sprev = r;
+    s->readers = r;
     set_reading(r);
 }
 
@@ -541,19 +554,21 @@ void childio_congestion_changed(struct childio *c)
         set_reading(r);
 }
 
-/* What one pipe still holds, up to its end or to a writer that is still there. */
-static void drain_one(struct childio *io, struct reader *r)
+/* What one pipe still holds, up to its end or to a writer that is still there, or
+ * max bytes (a writer that is still there may write without end). */
+static void drain_one(struct childio *io, struct reader *r, size_t max)
 {
     uv_os_fd_t fd;
     if (uv_fileno((uv_handle_t *)&r->pipe, &fd) < 0)
         return;
-    for (;;) {
+    for (size_t got = 0; got < max;) {
         ssize_t n = read(fd, io->readbuf, sizeof(io->readbuf));
         if (n < 0 && errno == EINTR)
             continue;
         if (n > 0) {
             take(r, io->readbuf, (size_t)n);
             flush_batch(io);
+            got += (size_t)n;
             continue;
         }
         if (n == 0 || errno != EAGAIN)
@@ -569,6 +584,15 @@ void childio_drain(struct childio *c)
 {
     for (struct reader *r = c->readers, *next; r; r = next) {
         next = r->next;
-        drain_one(c, r);
+        drain_one(c, r, SIZE_MAX);
+    }
+}
+
+void childio_sink_drain(struct childio_sink *s)
+{
+    for (struct reader *r = s->readers, *next; r; r = next) {
+        next = r->snext; /* r may close: it leaves the list, its memory stays till later */
+        if (r->reading)
+            drain_one(s->io, r, PIPE_SIZE);
     }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "childio.h"
@@ -20,6 +21,7 @@
 #include "rollout.h"
 #include "strconv.h"
 #include "version.h"
+#include "why.h"
 
 enum { MAX_TARGETS = 100000 };
 
@@ -185,6 +187,7 @@ static void status_json(struct strbuf *t, struct proc *p, const struct superviso
     } else {
         strbuf_printf(t, "null");
     }
+    lastexit_json(t, proc_last_exit(p));
     strbuf_printf(t, "}");
 }
 
@@ -257,6 +260,32 @@ static void cmd_status(struct request *r)
     strbuf_free(&t);
     free(procs);
     reply_end(r, ready == count ? PROTO_OK : PROTO_NOT_READY);
+}
+
+/* How each named process last ended, for a person (see why.h). */
+static void cmd_why(struct request *r)
+{
+    struct timespec now;
+    int count;
+    if (r->argc < 2)
+        return reply(r, 'e', "usage: tendctl why NAME...\n"), reply_end(r, PROTO_USAGE);
+    struct proc **procs = targets(r, r->argv + 1, r->argc - 1, &count);
+    if (!procs)
+        return;
+    struct strbuf t = {0};
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (int i = 0; i < count; i++) {
+        strbuf_printf(&t, i ? "\n" : "");
+        why_text(&t, procs[i], (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    }
+    bool failed = t.failed;
+    if (failed)
+        reply(r, 'e', "tend: out of memory\n");
+    else
+        reply_data(r, 'o', t.p ? t.p : "", t.len);
+    strbuf_free(&t);
+    free(procs);
+    reply_end(r, failed ? PROTO_FAILED : PROTO_OK);
 }
 
 /* ---- commands that wait: start, stop, restart, scale (through the rollout) ---- */
@@ -735,6 +764,7 @@ void commands_run(void *ctx, struct request *r)
         {"reload", cmd_reload},   {"tail", cmd_tail},     {"pid", cmd_pid},
         {"health", cmd_health},   {"nginx", cmd_nginx},   {"shutdown", cmd_shutdown},
         {"version", cmd_version}, {"log", cmd_log},       {"clear", cmd_clear},
+        {"why", cmd_why},
     };
     struct nearest n = {0};
     for (unsigned i = 0; i < sizeof(table) / sizeof(table[0]); i++)

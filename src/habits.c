@@ -10,7 +10,8 @@
  * or tendctl refuses it before asking. */
 static const char *const tend_verbs[] = {"status", "start",  "stop",   "restart", "signal",
                                          "scale",  "reload", "tail",   "pid",     "health",
-                                         "nginx",  "shutdown", "version", "log",  "clear", NULL};
+                                         "nginx",  "shutdown", "version", "log",  "clear", "why",
+                                         NULL};
 
 /* supervisorctl's verbs tend spells otherwise: the words they become (then the
  * user's words after the verb, when keep_args), and what is said. */

@@ -523,6 +523,7 @@ static void do_spawn(struct proc *p)
     p->exec_failed = false;
     p->forced = false;
     p->attempts++;
+    supervisor_lastexit_spawned(p);
     if (p->cfg->problem) {
         set_error(p, "%s", p->cfg->problem);
         return proc_event(p, EV_SPAWN_FAILED);
@@ -577,8 +578,10 @@ static void perform(struct proc *p, unsigned actions)
         p->forced = true;
         signal_proc(p, SIGKILL, p->prog->killasgroup);
     }
-    if (actions & ACT_COUNT_RESTART)
+    if (actions & ACT_COUNT_RESTART) {
         p->restarts++;
+        supervisor_lastexit_restarted(p);
+    }
     if (actions & ACT_ARM_BACKOFF)
         arm(p, p->delay_ms);
     if (actions & ACT_SPAWN)
@@ -687,6 +690,8 @@ static void gave_up(struct proc *p)
 
 static void proc_event(struct proc *p, enum proc_event ev)
 {
+    if (ev == EV_EXIT || ev == EV_SPAWN_FAILED) /* before a reload's swap: as it ran */
+        supervisor_lastexit_ended(p, ev);
     if (ev == EV_EXIT && p->state == PROC_STOPPING && p->pending.prog)
         supervisor_swap_pending(p, false); /* a reload's restart: starts again as now configured */
     const struct program_cfg *g = p->prog;
@@ -830,6 +835,7 @@ bool supervisor_child_exited(struct supervisor *s, pid_t pid, int status)
     }
     proc_event(p, EV_EXIT);
     p->sick = false; /* that run is over: its news says so */
+    p->kill_cause = CAUSE_NONE;
     return true;
 }
 
@@ -1015,6 +1021,7 @@ struct proc *supervisor_add(struct supervisor *s, struct snapshot *snap,
     p->prog = g;
     p->cfg = c;
     p->last_status = -1;
+    lastexit_init(&p->last);
     p->wanted_up = g->autostart;
     p->changed_ms = supervisor_now(s);
     uv_timer_init(s->loop, &p->timer);
@@ -1063,6 +1070,7 @@ struct supervisor *supervisor_new(uv_loop_t *loop, struct config *cfg,
 
 void supervisor_start(struct supervisor *s)
 {
+    supervisor_lastexit_start(s);
     uv_idle_start(&s->soon, on_soon); /* every process is marked since it was added */
 }
 
@@ -1109,6 +1117,7 @@ static void on_proc_closed(uv_handle_t *h)
     supervisor_health_free(p);
     readiness_unlisten(p->notify);
     childio_sink_unref(p->sink);
+    lastexit_free(&p->last);
     free(p->error);
     if (!s->freeing) { /* while the supervisor lives, snapshots follow their users */
         snapshot_release(s, p->snap);

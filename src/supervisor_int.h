@@ -91,6 +91,8 @@ struct proc {
     bool heal; /* the stop of a sick one is due (supervisor_heal) */
     bool health_passed; /* a health check passed in this run (supervisor_health) */
     bool said_held; /* the log said a failed dependency holds it (supervisor_deps) */
+    struct lastexit last; /* why its last run ended (supervisor_lastexit.c) */
+    uint64_t err_from;    /* where this run's stderr begins in its sink's ring */
 };
 
 struct supervisor {
@@ -140,6 +142,9 @@ struct supervisor {
     struct { supervisor_observer *cb; void *ctx; } observers[MAX_OBSERVERS];
     int nobservers;
     uint32_t rnd;
+    /* the OOM killer's count when last read, to tell an OOM kill (it rose) */
+    uint64_t oom_seen;
+    bool oom_known;
 };
 
 
@@ -198,6 +203,18 @@ bool supervisor_health_child_exited(struct supervisor *s, pid_t pid, int status)
 void supervisor_health_notified(struct proc *p, const char *msg);
 /* p goes: its checks end, its handles close. */
 void supervisor_health_free(struct proc *p);
+/* supervisor_lastexit.c: why each run ended, for status and tendctl why. */
+/* The OOM killer's count now, to compare an unexplained SIGKILL's with. */
+void supervisor_lastexit_start(struct supervisor *s);
+/* p's child is about to start: its stderr from here on is this run's. */
+void supervisor_lastexit_spawned(struct proc *p);
+/* p's run ended (EV_EXIT, p->last_status set) or its start failed
+ * (EV_SPAWN_FAILED): called before the state machine steps, p's state is the
+ * one it ended in. */
+void supervisor_lastexit_ended(struct proc *p, enum proc_event ev);
+/* p restarts on its own (ACT_COUNT_RESTART). */
+void supervisor_lastexit_restarted(struct proc *p);
+
 /* Frees snap, out of the list already: an overlay lets go of its base. */
 void snapshot_free(struct supervisor *s, struct snapshot *snap);
 

@@ -1,5 +1,6 @@
 /* supervisor_sys: what the supervisor asks of the system (struct supervisor_os,
- * which the unit tests replace: spawn, kill, the clock, who holds a port), and
+ * which the unit tests replace: spawn, kill, the clock, who holds a port, the
+ * cgroup's count of OOM kills), and
  * what a child of it is started with (environment, user, directory). Below the
  * rest of the supervisor: it calls none of it. */
 #include "supervisor_int.h"
@@ -9,6 +10,7 @@
 #include <stdio.h>
 
 #include "envlist.h"
+#include "oom.h"
 #include "ports.h"
 #include "spawn.h"
 
@@ -40,6 +42,12 @@ static int sys_port_holder(void *ctx, int port, char *desc, size_t len)
     return ports_holder(port, desc, len);
 }
 
+static int sys_oom_kills(void *ctx, uint64_t *count)
+{
+    (void)ctx;
+    return oom_kills(count);
+}
+
 struct supervisor_os supervisor_os_of(const struct supervisor_os *given)
 {
     struct supervisor_os os = given ? *given : (struct supervisor_os){0};
@@ -47,6 +55,7 @@ struct supervisor_os supervisor_os_of(const struct supervisor_os *given)
     os.spawn_result = os.spawn_result ? os.spawn_result : sys_spawn_result;
     os.kill = os.kill ? os.kill : sys_kill;
     os.port_holder = os.port_holder ? os.port_holder : sys_port_holder;
+    os.oom_kills = os.oom_kills ? os.oom_kills : sys_oom_kills;
     return os;
 }
 
@@ -63,7 +72,6 @@ uint32_t supervisor_random(struct supervisor *s)
     s->rnd ^= s->rnd << 5;
     return s->rnd;
 }
-
 
 const char **supervisor_env(struct proc *p, int more, struct env_names *names)
 {

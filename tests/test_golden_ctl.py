@@ -9,7 +9,9 @@ What varies from run to run is masked by `normalize` before the comparison:
   - the test's temporary directory becomes <tmp>;
   - in status tables, the PID and UPTIME columns of a process that has them
     become <pid> and <up>, padded to the column's width, so that the alignment
-    itself is still compared.
+    itself is still compared;
+  - times (RFC 3339, as tendctl why prints them) become <time>, and how long
+    ago, <ago>.
 Nothing else is masked: exit statuses, restart counts, last exits and failure
 reasons are part of the contract.
 
@@ -65,6 +67,8 @@ CASES = {
     "status-one": ["status", "up"],
     "status-fatal": ["status", "broken", "missing"],
     "status-group": ["status", "pair:"],
+    "why": ["why", "broken", "missing", "flaky"],
+    "why-unknown": ["why", "brokn"],
     "avail": ["avail"],
     "reload": ["reload"],
     "update": ["update"],
@@ -122,8 +126,13 @@ def mask_columns(text):
     return "\n".join(out)
 
 
+def mask_times(text):
+    return re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \([^)]* ago\)",
+                  "<time> (<ago> ago)", text)
+
+
 def normalize(text, tmp):
-    return mask_columns(text.replace(str(tmp), "<tmp>"))
+    return mask_times(mask_columns(text.replace(str(tmp), "<tmp>")))
 
 
 def render(words, r, tmp):

@@ -44,6 +44,10 @@ struct fake {
     int exec_error; /* what the next exec says: 0 it worked, else an errno */
     int critical_status, criticals;
     int held_port; /* a port someone else listens on, or 0 */
+    int64_t wall;       /* the wall clock, ms since the epoch */
+    uint64_t oom_kills; /* the OOM killer's count in tend's cgroup */
+    int oom_error;      /* what reading it says: 0, or -errno (not known) */
+    int oom_reads;
 };
 
 static struct fake F;
@@ -111,8 +115,22 @@ static int fake_port_holder(void *ctx, int port, char *desc, size_t len)
     return port == f->held_port;
 }
 
+static int64_t fake_wall(void *ctx)
+{
+    return ((struct fake *)ctx)->wall;
+}
+
+static int fake_oom_kills(void *ctx, uint64_t *count)
+{
+    struct fake *f = ctx;
+    f->oom_reads++;
+    *count = f->oom_kills;
+    return f->oom_error;
+}
+
 static const struct supervisor_os fake_os = {fake_spawn_start, fake_spawn_result, fake_kill,
-                                             fake_now, &F, fake_port_holder};
+                                             fake_now,         &F,                fake_port_holder,
+                                             fake_wall,        fake_oom_kills};
 
 static void on_critical(void *ctx, int status)
 {
@@ -160,11 +178,14 @@ static void turn(struct world *w)
 static void world_start(struct world *w, const char *const *lines)
 {
     int exec_error = F.exec_error, held = F.held_port; /* set by the test, for the first start too */
+    uint64_t oom = F.oom_kills;
     memset(&F, 0, sizeof(F));
     F.exec_error = exec_error;
     F.held_port = held;
+    F.oom_kills = oom;
     F.next_pid = 1000;
     F.now = 1000000;
+    F.wall = 1700000000000;
     log_setup(LOG_CRIT, &style);
     assert_int_equal(uv_loop_init(&w->loop), 0);
     w->out = output_open(&w->loop, STDOUT_FILENO, NULL, NULL);
@@ -184,6 +205,7 @@ static void world_end(struct world *w)
     assert_int_equal(uv_loop_close(&w->loop), 0);
     F.exec_error = 0;
     F.held_port = 0;
+    F.oom_kills = 0;
 }
 
 static struct proc *find(struct world *w, const char *name)
@@ -784,6 +806,143 @@ static void test_a_reload_keeps_what_scale_was_taking_out(void **state)
     world_end(&w);
 }
 
+/* ---- why a run ended (lastexit.h) ---- */
+
+static const struct lastexit *last_of(struct world *w, const char *name)
+{
+    return proc_last_exit(find(w, name));
+}
+
+static const char *const crasher[] = {
+    "program:c command=/bin/c", "program:c startsecs=0", "program:c restart_delay=0", NULL};
+
+/* An exit of its own: its status and the wall-clock time; a signal tend did not
+ * send: the signal, core dump and all. */
+static void test_last_exit_has_the_status_and_the_time(void **state)
+{
+    struct world w;
+    (void)state;
+    world_start(&w, crasher);
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_NONE);
+    F.wall += 5000;
+    exits(&w, "c", 3 << 8);
+    const struct lastexit *e = last_of(&w, "c");
+    assert_int_equal(e->cause, CAUSE_EXITED);
+    assert_int_equal(e->status, 3 << 8);
+    assert_int_equal(e->ended_ms, 1700000005000);
+    assert_int_equal(e->tail_lines, 0); /* it wrote nothing */
+    exits(&w, "c", SIGSEGV | 0x80); /* core dumped */
+    assert_int_equal(e->cause, CAUSE_SIGNALED);
+    assert_true(WCOREDUMP(e->status));
+    char text[128];
+    lastexit_describe(e, text, sizeof(text));
+    assert_string_equal(text, "killed by SIGSEGV (core dumped)");
+    assert_int_equal(F.oom_reads, 1); /* at the start only: no SIGKILL yet */
+    world_end(&w);
+}
+
+/* A SIGKILL tend did not send is the OOM killer's when its count rose since tend
+ * last looked; when it did not, or cannot be read, a signal, no more. A SIGKILL
+ * tend sent (a stop past stopwaitsecs) is a stop: the count is not read. */
+static void test_an_oom_kill_is_told_by_the_cgroup_count(void **state)
+{
+    struct world w;
+    char text[64];
+    (void)state;
+    F.oom_kills = 7; /* kills before tend began are not this process's */
+    world_start(&w, crasher);
+    exits(&w, "c", SIGKILL);
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_SIGNALED);
+    F.oom_kills = 8;
+    exits(&w, "c", SIGKILL);
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_OOM);
+    lastexit_describe(last_of(&w, "c"), text, sizeof(text));
+    assert_string_equal(text, "killed by SIGKILL (out of memory)");
+    exits(&w, "c", SIGKILL); /* the count as it was: not again */
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_SIGNALED);
+    F.oom_kills = 9;
+    F.oom_error = -ENOENT; /* no memory cgroup to ask */
+    exits(&w, "c", SIGKILL);
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_SIGNALED);
+    int reads = F.oom_reads;
+    supervisor_want_down(w.s, find(&w, "c"));
+    turn(&w);
+    fire(&w, "c"); /* stopwaitsecs: SIGKILL */
+    exits(&w, "c", SIGKILL);
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_STOPPED);
+    assert_int_equal(F.oom_reads, reads);
+    world_end(&w);
+}
+
+/* tend stopped it for its health: the cause says so, with the check's words. */
+static void test_a_health_stop_is_told_as_such(void **state)
+{
+    struct world w;
+    char text[256];
+    (void)state;
+    world_start(&w, crasher);
+    struct proc *p = find(&w, "c");
+    p->sick = true; /* as supervisor_health.c has it fail */
+    p->kill_cause = CAUSE_HEALTH;
+    free(p->error);
+    p->error = strdup("health check failed 3 times in a row: connection refused");
+    supervisor_heal(w.s, p);
+    turn(&w);
+    expect_state(&w, "c", PROC_STOPPING);
+    exits(&w, "c", SIGTERM);
+    const struct lastexit *e = last_of(&w, "c");
+    assert_int_equal(e->cause, CAUSE_HEALTH);
+    lastexit_describe(e, text, sizeof(text));
+    assert_string_equal(text, "stopped by tend: health check failed 3 times in a row: "
+                              "connection refused (killed by SIGTERM)");
+    assert_int_equal(p->kill_cause, CAUSE_NONE); /* that run is over */
+    world_end(&w);
+}
+
+/* A start that failed before exec: the cause is exec, with its reason; there
+ * was no run to have a status. */
+static void test_an_exec_failure_has_its_reason(void **state)
+{
+    static const char *const lines[] = {"program:x command=/bin/x", "program:x startretries=0",
+                                        NULL};
+    struct world w;
+    (void)state;
+    F.exec_error = ENOENT;
+    world_start(&w, lines);
+    exits(&w, "x", 127 << 8);
+    expect_state(&w, "x", PROC_FATAL);
+    const struct lastexit *e = last_of(&w, "x");
+    assert_int_equal(e->cause, CAUSE_EXEC);
+    assert_int_equal(e->status, -1);
+    assert_string_equal(e->reason, "exec '/bin/x': No such file or directory");
+    world_end(&w);
+}
+
+/* Each automatic restart is timed; the last 10 are kept, oldest first. A start
+ * asked for (tendctl start, restart) is not one. */
+static void test_restart_times_keep_the_last_ten(void **state)
+{
+    struct world w;
+    int64_t times[LASTEXIT_RESTARTS];
+    (void)state;
+    world_start(&w, crasher);
+    for (int i = 0; i < 12; i++) { /* restart_delay = 0: each at once */
+        F.wall = 1700000000000 + 1000 * (i + 1);
+        exits(&w, "c", 1 << 8);
+    }
+    const struct lastexit *e = last_of(&w, "c");
+    assert_int_equal(proc_restarts(find(&w, "c")), 12);
+    assert_int_equal(lastexit_restart_times(e, times), 10);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(times[i], 1700000000000 + 1000 * (i + 3));
+    supervisor_restart(w.s, find(&w, "c"));
+    turn(&w);
+    exits(&w, "c", SIGTERM);
+    assert_int_equal(last_of(&w, "c")->cause, CAUSE_STOPPED);
+    assert_int_equal(e->nrestarts, 12);
+    world_end(&w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -805,6 +964,11 @@ int main(void)
         cmocka_unit_test(test_completed_takes_any_exit_and_started_any_start),
         cmocka_unit_test(test_healthy_waits_for_a_passed_check),
         cmocka_unit_test(test_healthy_without_health_is_ready_and_stops_in_order),
+        cmocka_unit_test(test_last_exit_has_the_status_and_the_time),
+        cmocka_unit_test(test_an_oom_kill_is_told_by_the_cgroup_count),
+        cmocka_unit_test(test_a_health_stop_is_told_as_such),
+        cmocka_unit_test(test_an_exec_failure_has_its_reason),
+        cmocka_unit_test(test_restart_times_keep_the_last_ten),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
