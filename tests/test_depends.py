@@ -34,7 +34,7 @@ def start(tend_run, tmp_path, body):
 
 MIGRATION = """
 [program:migrate]
-command = /bin/sh -c 'sleep 0.2; test -e {ok} || exit 1'
+command = /bin/sh -c 'sleep 0.2; test -e {ok} || {{ echo "migration 0042: no such table" >&2; exit 1; }}'
 autorestart = false
 startsecs = 0
 [program:web]
@@ -84,6 +84,12 @@ def test_a_failed_migration_holds_the_workers_until_a_rerun_succeeds(tend_run, t
                 r"\(migrate exited 1\)")
     assert t.count(r"not started: depends_on") == 1  # once, not per process nor per news
 
+    # tendctl why names the migration's exit and what it said
+    r = ctl(sock, "why", "migrate")
+    assert r.returncode == 0, r.stderr
+    assert "last exit: exited with status 1" in r.stdout, r.stdout
+    assert "cause:     exited" in r.stdout and "migration 0042: no such table" in r.stdout, \
+        r.stdout
     ok.write_text("")
     assert ctl(sock, "start", "migrate").returncode == 0
     wait_for(lambda: state_is(sock, "web_0", "RUNNING") and state_is(sock, "web_1", "RUNNING"),
