@@ -12,7 +12,7 @@ import urllib.request
 
 import yaml
 
-from conftest import ROOT, TENDCTL, Tend, free_ports, run, wait_for
+from conftest import ROOT, TEND, TENDCTL, Tend, free_ports, run, wait_for
 from test_nginx import proc_user
 
 DOCKERFILE = os.path.join(ROOT, "Dockerfile.example")
@@ -124,14 +124,19 @@ def test_the_image_runs_with_a_read_only_root():
     open(os.path.join(base, "tend.ini"), "w").write(ini)
     for f in os.listdir(base):
         os.chmod(os.path.join(base, f), 0o644)
+    # the binaries from /mnt: a tmpfs on /tmp hides a checkout that lives under /tmp
+    for b in (TEND, TENDCTL):
+        shutil.copy(b, base)
     runtime = ("set -e; mount --bind \"$1\" /mnt; mount -o remount,bind,ro /mnt; "
                "mount -o remount,bind,ro /; mount -t tmpfs -o mode=1777 tmpfs /tmp; shift; "
                "exec setpriv --reuid=nobody --regid=nogroup --clear-groups \"$@\"")
     env = dict(os.environ, TEND_SOCKET=sock)
-    t = Tend(["-c", "/mnt/tend.ini"], env=env, wrap=["sh", "-c", runtime, "sh", base])
+    t = Tend(["-c", "/mnt/tend.ini"], env=env, wrap=["sh", "-c", runtime, "sh", base],
+             binary="/mnt/tend")
     try:
         inside = lambda *pre, cmd=("tendctl", "health"): run(
-            ["nsenter", "-t", str(t.pid), "-m", "-p"] + list(pre) + [TENDCTL] + list(cmd[1:]),
+            ["nsenter", "-t", str(t.pid), "-m", "-p"] + list(pre) + ["/mnt/tendctl"]
+            + list(cmd[1:]),
             env=env)
         last = []
 
